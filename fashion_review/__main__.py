@@ -1,0 +1,3 @@
+from fashion_review.cli import main
+
+raise SystemExit(main())
