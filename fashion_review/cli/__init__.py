@@ -40,8 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _add_home_everywhere(sub)
     parser.set_defaults(_has_gui="gui" in sub.choices)
     return parser
+
+
+def _add_home_everywhere(sub) -> None:
+    """Accept ``--home`` after the subcommand too (``fashion-review stats --home DIR``)."""
+    for p in sub.choices.values():
+        if not any("--home" in a.option_strings for a in p._actions):
+            p.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                _add_home_everywhere(a)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,138 @@
+"""A data set: the catalog as read, the curators' corrections, and what follows from both.
+
+Everything downstream (stats, splits, training, evaluation, the app) reads the *effective*
+catalog: the given labels with the active corrections applied.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fashion_review import paths
+from fashion_review.data.catalog import Catalog, load_catalog
+from fashion_review.data.corrections import CorrectionStore
+from fashion_review.data.schemes import (
+    DEFAULT_MIN_IMAGES,
+    SCHEMES,
+    ClassFilter,
+    class_filter,
+    scheme_labels,
+)
+from fashion_review.data.splits import DEFAULT_SEED, stored_split
+
+EXCLUDED_FIELD = "excluded"
+
+
+@dataclass
+class Dataset:
+    catalog: Catalog
+    store: CorrectionStore
+    _labels_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.catalog.fingerprint
+
+    @property
+    def default_min_images(self) -> int:
+        """The data set's own ``min_images`` (its fashion-review.toml), else the paper's 500."""
+        return int(self.catalog.settings.get("min_images", DEFAULT_MIN_IMAGES))
+
+    @property
+    def home(self):
+        return paths.dataset_home(self.fingerprint)
+
+    def effective(self) -> pd.DataFrame:
+        """The catalog with active corrections applied, plus a boolean ``excluded`` column."""
+        df = self.catalog.df.copy()
+        df[EXCLUDED_FIELD] = False
+        values = self.store.effective()
+        if values:
+            by_field: dict[str, tuple[list[int], list[str]]] = {}
+            for (pid, fld), val in values.items():
+                ids, vals = by_field.setdefault(fld, ([], []))
+                ids.append(pid)
+                vals.append(val)
+            for fld, (ids, vals) in by_field.items():
+                if fld != EXCLUDED_FIELD and fld not in df.columns:
+                    continue
+                s = pd.Series(vals, index=pd.Index(ids, dtype="int64"), dtype=object)
+                s = s[s.index.isin(df.index)]
+                if fld == EXCLUDED_FIELD:
+                    df.loc[s.index, EXCLUDED_FIELD] = (s == "true").to_numpy()
+                else:
+                    df.loc[s.index, fld] = s.to_numpy()
+        return df
+
+    def labels(self, scheme: str, effective: pd.DataFrame | None = None) -> pd.Series:
+        """Each product's effective label for ``scheme`` (NaN when blank)."""
+        return scheme_labels(self.effective() if effective is None else effective, scheme)
+
+    def class_filter(self, scheme: str, min_images: int | None = None,
+                     effective: pd.DataFrame | None = None) -> ClassFilter:
+        """Class counts over products with an image that no curator excluded."""
+        min_images = self.default_min_images if min_images is None else min_images
+        eff = self.effective() if effective is None else effective
+        counted = eff["has_image"] & ~eff[EXCLUDED_FIELD]
+        return class_filter(scheme_labels(eff, scheme), counted, scheme, min_images)
+
+    def usable(self, scheme: str, min_images: int | None = None,
+               effective: pd.DataFrame | None = None) -> pd.Series:
+        """Labels of the products a model of ``scheme`` trains and is evaluated on."""
+        eff = self.effective() if effective is None else effective
+        labels = scheme_labels(eff, scheme)
+        cf = self.class_filter(scheme, min_images, eff)
+        keep = (eff["has_image"] & ~eff[EXCLUDED_FIELD]).to_numpy() & labels.isin(cf.kept).to_numpy()
+        return labels[keep]
+
+    def split_path(self, scheme: str, min_images: int | None = None):
+        min_images = self.default_min_images if min_images is None else min_images
+        variant = "-skip-malformed" if self.catalog.skip_malformed else ""
+        return self.home / "splits" / f"{scheme}-min{min_images}{variant}.csv"
+
+    def split(self, scheme: str, min_images: int | None = None, seed: int = DEFAULT_SEED,
+              effective: pd.DataFrame | None = None) -> pd.Series:
+        """Series id -> "train"/"val"/"test" over :meth:`usable` products (stored, stable)."""
+        labels = self.usable(scheme, min_images, effective)
+        return stored_split(self.split_path(scheme, min_images), labels, seed)
+
+    def stats(self, min_images: int | None = None) -> dict:
+        """The numbers ``fashion-review stats`` prints (see README)."""
+        min_images = self.default_min_images if min_images is None else min_images
+        eff = self.effective()
+        counts = self.catalog.report.counts()
+        out = {
+            "rows": int(len(eff)),
+            "malformed_rows": int(counts.get("malformed_row", 0)),
+            "duplicate_ids": int(counts.get("duplicate_id", 0)),
+            "with_image": int(eff["has_image"].sum()),
+            "missing_image": int((~eff["has_image"]).sum()),
+            "schemes": {},
+        }
+        for scheme in SCHEMES:
+            cf = self.class_filter(scheme, min_images, eff)
+            out["schemes"][scheme] = {
+                "classes_before": int(len(cf.counts_before)),
+                "classes_after": int(len(cf.kept)),
+                "images_after": cf.images_after,
+            }
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_dataset(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    csv_path: str | os.PathLike[str] | None = None,
+    images_dir: str | os.PathLike[str] | None = None,
+    skip_malformed: bool = False,
+) -> Dataset:
+    """Load the catalog at ``data`` and open its corrections store."""
+    catalog = load_catalog(data, csv_path=csv_path, images_dir=images_dir, skip_malformed=skip_malformed)
+    return Dataset(catalog, CorrectionStore.for_dataset(catalog.fingerprint))

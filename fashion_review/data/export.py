@@ -1,0 +1,54 @@
+"""Writing the corrected catalog back out as a ``styles.csv``.
+
+Same columns in the same order, same line ends (and byte-order mark) as the input, every field
+quoted where CSV needs it, and cells that a spreadsheet would run as a formula made inert with a
+leading apostrophe (OWASP's advice for CSV injection).  Written to a temporary file beside the
+target and renamed into place, so a crash never leaves half a file; never over the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from fashion_review.data.dataset import EXCLUDED_FIELD, Dataset
+from fashion_review.errors import DataError
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Prefix a cell that a spreadsheet would evaluate as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def export_catalog(ds: Dataset, out: str | os.PathLike[str], *, drop_excluded: bool = False) -> int:
+    """Write the effective catalog to ``out``; returns the number of products written."""
+    out_p = Path(out).expanduser().resolve()
+    cat = ds.catalog
+    if out_p == cat.csv_path or (out_p.exists() and cat.csv_path.exists() and os.path.samefile(out_p, cat.csv_path)):
+        raise DataError(f"{out_p}: refusing to overwrite the data set's own styles.csv; choose another --out")
+    if not out_p.parent.is_dir():
+        raise DataError(f"{out_p.parent}: no such folder")
+    eff = ds.effective()
+    if drop_excluded:
+        eff = eff[~eff[EXCLUDED_FIELD]]
+    eff = eff.sort_values("line", kind="stable")
+    cols = [c for c in cat.columns if c != "id"]
+    tmp = out_p.with_name(f".{out_p.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8-sig" if cat.had_bom else "utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator=cat.line_terminator, quoting=csv.QUOTE_MINIMAL)
+            w.writerow(cat.columns)
+            values = eff[cols].to_numpy()
+            for pid, row in zip(eff.index, values):
+                by_col = dict(zip(cols, row))
+                w.writerow([str(pid) if c == "id" else spreadsheet_safe(str(by_col[c])) for c in cat.columns])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out_p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return len(eff)
