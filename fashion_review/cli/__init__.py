@@ -13,7 +13,12 @@ from typing import Sequence
 from fashion_review import __version__
 from fashion_review.errors import FashionReviewError
 
-_AREAS = ("fashion_review.cli.data_cmds", "fashion_review.cli.model_cmds", "fashion_review.cli.gui_cmds")
+_AREAS = (
+    "fashion_review.cli.data_cmds",
+    "fashion_review.cli.model_cmds",
+    "fashion_review.cli.train_cmds",
+    "fashion_review.cli.gui_cmds",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FashionReviewError as exc:
         print(f"fashion-review: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except KeyboardInterrupt:
         print("fashion-review: interrupted", file=sys.stderr)
         return 130
