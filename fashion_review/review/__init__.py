@@ -1,0 +1,1 @@
+"""Analysis over predictions and labels (no Qt, no TensorFlow): metrics, rankings, similarity."""
