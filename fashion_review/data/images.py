@@ -86,7 +86,6 @@ _MODE_NAMES = {
     "P": "palette",
     "PA": "palette with alpha",
     "RGBA": "RGB with alpha",
-    "CMYK": "CMYK",
     "YCbCr": "YCbCr",
     "I": "32-bit integer grayscale",
     "I;16": "16-bit grayscale",
@@ -144,6 +143,12 @@ def _looks_cut_short(path: str) -> bool:
     return head == b"\xff\xd8\xff" and tail != b"\xff\xd9"
 
 
+def _is_truncation(message: str) -> bool:
+    """Pillow's ways of saying that the data ended early."""
+    m = message.lower()
+    return "truncated" in m or "broken data stream" in m or "premature end" in m
+
+
 def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, Image.Image | None]:
     """Decode ``path`` fully; return the check and, when asked and usable, the decoded image."""
     try:
@@ -162,7 +167,9 @@ def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, Image.Image | Non
                 "truncated", f"{path}: truncated JPEG (cut off inside its header, {nbytes} bytes)", format="JPEG"
             ), None
         return ImageCheck("unreadable", f"{path}: not an image file Pillow can identify ({nbytes} bytes)"), None
-    except OSError as e:  # a folder, no permission, an I/O error
+    except OSError as e:  # a folder, no permission, an I/O error, a header cut short
+        if _is_truncation(str(e)):
+            return ImageCheck("truncated", f"{path}: truncated image (cut off inside its header: {e})"), None
         return ImageCheck("unreadable", f"{path}: cannot read the file ({e.strerror or e})"), None
     except Exception as e:  # Pillow raises e.g. DecompressionBombError, SyntaxError on odd headers
         return ImageCheck("unreadable", f"{path}: cannot open as an image ({type(e).__name__}: {e})"), None
@@ -173,7 +180,7 @@ def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, Image.Image | Non
             im.load()
         except Exception as e:
             msg = str(e) or type(e).__name__
-            if "truncated" in msg or "broken data stream" in msg or "premature end" in msg.lower():
+            if _is_truncation(msg):
                 return ImageCheck("truncated", f"{path}: truncated {fmt} (decoder stopped: {msg})", size, mode, fmt), None
             return ImageCheck("unreadable", f"{path}: cannot decode the {fmt} data ({msg})", size, mode, fmt), None
 
