@@ -1,0 +1,147 @@
+"""Workers: result, error and cancel paths, throttled progress, one job per view."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from fashion_review.gui.workers import ProgressThrottle, SingleJob, Worker, long_pool
+from fashion_review.tasks import Progress
+
+
+def _wait_until_cancelled(task, started: threading.Event | None = None, limit_s: float = 20.0):
+    if started is not None:
+        started.set()
+    gate = threading.Event()
+    for _ in range(int(limit_s * 1000)):
+        task.check()
+        gate.wait(0.001)
+    return "not cancelled"
+
+
+def test_result_path(qtbot):
+    seen = []
+
+    def add(a, b, *, task):
+        task.report("add", 1.0, "done")
+        return a + b
+
+    w = Worker(add, 2, b=3)
+    w.signals.started.connect(lambda: seen.append("started"))
+    w.signals.progress.connect(lambda p: seen.append(p.phase))
+    w.signals.finished.connect(lambda: seen.append("finished"))
+    with qtbot.waitSignal(w.signals.result, timeout=5000) as blocker:
+        w.start()
+    assert blocker.args == [5]
+    qtbot.waitUntil(lambda: "finished" in seen, timeout=5000)
+    assert seen == ["started", "add", "finished"]
+    assert w.is_done
+
+
+def test_error_path(qtbot):
+    def broken(*, task):
+        raise ValueError("bad input 42")
+
+    w = Worker(broken)
+    results, errors = [], []
+    w.signals.result.connect(results.append)
+    w.signals.errored.connect(lambda m, t: errors.append((m, t)))
+    with qtbot.waitSignals([w.signals.errored, w.signals.finished], timeout=5000, order="strict"):
+        w.start()
+    ((message, tb),) = errors
+    assert message == "bad input 42"
+    assert "ValueError" in tb and "broken" in tb
+    assert results == []
+
+
+def test_cancel_path(qtbot):
+    started = threading.Event()
+    w = Worker(_wait_until_cancelled, started=started)
+    results = []
+    w.signals.result.connect(results.append)
+    w.start(long_pool())
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    with qtbot.waitSignals([w.signals.cancelled, w.signals.finished], timeout=5000, order="strict"):
+        w.cancel()
+    assert results == [] and w.is_cancelled
+
+
+def test_cancel_before_start_never_runs(qtbot):
+    ran = []
+    w = Worker(lambda *, task: ran.append(1))
+    w.cancel()
+    with qtbot.waitSignal(w.signals.cancelled, timeout=5000):
+        w.start()
+    assert ran == []
+
+
+def test_worker_without_task_argument(qtbot):
+    w = Worker(sorted, [3, 1, 2], task_arg=None)
+    with qtbot.waitSignal(w.signals.result, timeout=5000) as blocker:
+        w.start()
+    assert blocker.args == [[1, 2, 3]]
+
+
+def test_progress_is_throttled_and_last_report_and_epoch_ends_arrive(qtbot):
+    def chatty(*, task):
+        for epoch in range(3):
+            for batch in range(2000):
+                task.report("train", (batch + 1) / 2000 * 0.999, epoch=epoch, batch=batch)
+            task.report("epoch_end", None, epoch=epoch)
+        for i in range(500):
+            task.report("predict", i / 500)
+        return "ok"
+
+    got: list[Progress] = []
+    w = Worker(chatty)
+    w.signals.progress.connect(got.append)
+    with qtbot.waitSignal(w.signals.finished, timeout=20000):
+        w.start()
+    assert 8 <= len(got) < 200  # 6500 reports, throttled to ~20/s per phase
+    assert [p.info["epoch"] for p in got if p.phase == "epoch_end"] == [0, 1, 2]
+    # each epoch's last batch is delivered before its epoch_end, and the last report of all arrives
+    for epoch in range(3):
+        i = next(k for k, p in enumerate(got) if p.phase == "epoch_end" and p.info["epoch"] == epoch)
+        assert got[i - 1].phase == "train" and got[i - 1].info == {"epoch": epoch, "batch": 1999}
+    assert got[-1].phase == "predict" and got[-1].fraction == pytest.approx(499 / 500)
+
+
+def test_throttle_unit():
+    out = []
+    t = ProgressThrottle(out.append, min_interval=3600)
+    for i in range(5):
+        t(Progress("a", i / 10))
+    assert [p.fraction for p in out] == [0.0]
+    t(Progress("a", 1.0))  # a finished fraction always goes through
+    t.flush()
+    assert [p.fraction for p in out] == [0.0, 1.0]  # the pending 0.4 was superseded by 1.0
+    t(Progress("a", 0.5))
+    t.flush()
+    assert out[-1].fraction == 0.5
+
+
+def test_single_job_cancels_the_previous_one(qtbot):
+    jobs = SingleJob()
+    started = threading.Event()
+    first = Worker(_wait_until_cancelled, started=started)
+    first_results = []
+    first.signals.result.connect(first_results.append)
+    jobs.start(first)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    second = Worker(lambda *, task: "second")
+    with qtbot.waitSignals([first.signals.cancelled, second.signals.result], timeout=5000):
+        jobs.start(second)
+    assert first_results == []
+    qtbot.waitUntil(lambda: not jobs.busy, timeout=5000)
+    assert jobs.current is None
+
+
+def test_workers_are_released_after_finishing(qtbot):
+    w = Worker(lambda *, task: 1)
+    assert w not in Worker._alive
+    with qtbot.waitSignal(w.signals.finished, timeout=5000):
+        w.start()
+    qtbot.waitUntil(lambda: w not in Worker._alive, timeout=5000)
+    with pytest.raises(RuntimeError):
+        w.start()
