@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fashion_review.errors import DataError
@@ -42,7 +43,9 @@ LABEL_FIELDS = ("gender", "masterCategory", "subCategory", "articleType", "baseC
 
 #: Optional per-data-set settings file, beside styles.csv.
 SETTINGS_FILE = "fashion-review.toml"
-_POSITIVE_INT = re.compile(r"[0-9]+")
+_POSITIVE_INT = re.compile(r"[0-9]{1,19}")
+#: Ids are stored as int64; a longer digit string is not a usable id.
+MAX_ID = 2**63 - 1
 #: At most this many located messages per kind are kept; the count is always exact.
 MAX_MESSAGES_PER_KIND = 200
 
@@ -182,6 +185,38 @@ def read_settings(path: Path, report: LoadReport) -> dict:
     return settings
 
 
+def _records(rows, physical: list[str], ncols: int, report: LoadReport, name: str):
+    """Yield ``(line, fields)`` per record, ``line`` being the record's first physical line.
+
+    A quoted field may legitimately span lines.  A quote that is never closed (or closed only
+    rows later) would swallow the rows after it; such a record is reported and its lines are
+    read again one by one, the quote taken literally.
+    """
+    end = rows.line_num
+    for fields in rows:
+        start, end = end + 1, rows.line_num
+        if end > start and (len(fields) != ncols or not _quotes_balance(physical[start - 1 : end])):
+            report.add(
+                "unbalanced_quote",
+                f"{name}:{start}: a quote opened on this line is not closed where the field ends "
+                f"(it ran to line {end}); lines {start}-{end} read one by one, the quote kept as text",
+                line=start,
+            )
+            for k in range(start, end + 1):
+                yield k, next(csv.reader([physical[k - 1]], quoting=csv.QUOTE_NONE), [])
+        else:
+            yield start, fields
+
+
+def _quotes_balance(lines: list[str]) -> bool:
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
+
+
 def load_catalog(
     data: str | os.PathLike[str] | None = None,
     *,
@@ -204,21 +239,29 @@ def load_catalog(
         report.add("bom", f"{csv_p.name}: starts with a UTF-8 byte-order mark (ignored)", line=1)
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        report.add(
-            "encoding",
-            f"{csv_p.name}:{line}: bytes that are not UTF-8 (read as Latin-1 instead)",
-            line=line,
-        )
-        text = raw.decode("latin-1")
+    except UnicodeDecodeError:
+        # Only the lines with bad bytes are read as Latin-1; the others stay UTF-8.
+        decoded = []
+        for line, chunk in enumerate(raw.splitlines(keepends=True), start=1):
+            try:
+                decoded.append(chunk.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(chunk.decode("latin-1"))
+                report.add(
+                    "encoding",
+                    f"{csv_p.name}:{line}: bytes that are not UTF-8 (this line read as Latin-1)",
+                    line=line,
+                )
+        text = "".join(decoded)
     crlf = "\r\n" in text[:65536]
     if crlf:
         report.add("crlf", f"{csv_p.name}: Windows (CRLF) line ends (read as usual)", line=1)
     if not text.strip():
         raise DataError(f"{csv_p}: the file is empty (expected a header line with {', '.join(REQUIRED_COLUMNS)})")
 
-    rows = csv.reader(io.StringIO(text, newline=""))
+    # Physical lines as csv.reader counts them (split at \n, \r\n and \r, ends kept).
+    physical = io.StringIO(text, newline="").readlines()
+    rows = csv.reader(physical)
     header = [h.strip() for h in next(rows)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -242,9 +285,7 @@ def load_catalog(
     records: list[list[str]] = []
     lines: list[int] = []
     seen: dict[int, int] = {}
-    # csv.reader counts physical lines; a quoted field may span several.
-    for fields in rows:
-        line = rows.line_num
+    for line, fields in _records(rows, physical, ncols, report, csv_p.name):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # blank line
         n = len(fields)
@@ -273,7 +314,7 @@ def load_catalog(
             )
             fields = fields + [""] * (ncols - n)
         raw_id = fields[id_pos].strip()
-        if not _POSITIVE_INT.fullmatch(raw_id) or int(raw_id) == 0:
+        if not _POSITIVE_INT.fullmatch(raw_id) or not 0 < int(raw_id) <= MAX_ID:
             shown = raw_id if raw_id else "(blank)"
             report.add(
                 "bad_id",
@@ -296,6 +337,8 @@ def load_catalog(
         records.append(fields)
         lines.append(line)
 
+    if not records:
+        report.add("no_rows", f"{csv_p.name}: no product rows after the header line", line=1)
     df = pd.DataFrame.from_records(records, columns=header) if records else pd.DataFrame(columns=header)
     ids = pd.array([int(x) for x in df["id"]], dtype="int64") if len(df) else pd.array([], dtype="int64")
     df = df.drop(columns="id")
@@ -316,7 +359,7 @@ def load_catalog(
     if not img_dir.is_dir():
         report.add("no_images_folder", f"{img_dir}: images folder not found; every product is without image")
     present = index_images(img_dir)
-    df["has_image"] = [f"{pid}.jpg" in present for pid in df.index]
+    df["has_image"] = np.array([f"{pid}.jpg" in present for pid in df.index], dtype=bool)
     no_img = ~df["has_image"].to_numpy()
     for pid, line in zip(df.index[no_img], df["line"].to_numpy()[no_img]):
         report.add("missing_image", f"images/{pid}.jpg: not found (product on line {line})",
