@@ -1,0 +1,157 @@
+"""The confusion-matrix view: counts, clicks, toggles, and recomputation after corrections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from fashion_review.gui.confusion import ConfusionMatrixView
+from fashion_review.review import metrics
+from fashion_review.review.predictions import Predictions
+
+CLASSES = ["Flats", "Heels", "Sandals"]
+IDS = np.array([11, 12, 13, 14, 15, 16, 17, 18])
+GIVEN = ["Flats", "Flats", "Flats", "Heels", "Heels", "Sandals", "Sandals", "Heels"]
+PRED = ["Flats", "Heels", "Heels", "Heels", "Flats", "Sandals", "Heels", "Heels"]
+PARTS = ["test", "test", "train", "test", "test", "test", "test", "val"]
+
+
+def _predictions(pred=PRED, ids=IDS, version="run-7"):
+    probs = np.full((len(ids), len(CLASSES)), 0.1, dtype=np.float32)
+    for i, c in enumerate(pred):
+        probs[i, CLASSES.index(c)] = 0.8
+    return Predictions(ids=np.asarray(ids, np.int64), classes={"articleType": list(CLASSES)},
+                       probs={"articleType": probs}, model_version=version)
+
+
+def _labels(given=GIVEN):
+    return {"articleType": pd.Series(given, index=pd.Index(IDS, name="id"), dtype=object)}
+
+
+def _splits():
+    return {"articleType": pd.Series(PARTS, index=pd.Index(IDS, name="id"))}
+
+
+@pytest.fixture
+def view(qtbot):
+    v = ConfusionMatrixView()
+    qtbot.addWidget(v)
+    v.resize(1000, 600)
+    v.show()
+    v.set_data(_predictions(), _labels(), _splits())
+    return v
+
+
+def test_counts_by_hand_on_the_test_part(view):
+    assert view.scheme() == "articleType" and view.part() == "test"
+    assert view.classes() == CLASSES
+    # test part: ids 11 12 14 15 16 17
+    np.testing.assert_array_equal(view.counts(), [[1, 1, 0], [1, 1, 0], [0, 1, 1]])
+    assert "run-7" in view.model_label.text() and "6 products" in view.model_label.text()
+    view.set_part("all")
+    np.testing.assert_array_equal(view.counts(), metrics.confusion(GIVEN, PRED, CLASSES)[0])
+    assert view.report.accuracy == pytest.approx(4 / 8)
+
+
+def test_clicking_a_cell_emits_given_and_predicted_and_ids_match(view, qtbot):
+    view.set_part("all")
+    index = view.cell_index("Flats", "Heels")
+    rect = view.matrix.visualRect(index)
+    with qtbot.waitSignal(view.cell_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(view.matrix.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == ["articleType", "Flats", "Heels"]
+    ids = view.ids_in_cell("Flats", "Heels")
+    assert ids.tolist() == metrics.cell_ids(IDS, GIVEN, PRED, "Flats", "Heels").tolist() == [12, 13]
+
+
+def test_clicking_class_names_emits_class(view, qtbot):
+    header = view.matrix.verticalHeader()
+    y = header.sectionViewportPosition(2) + header.sectionSize(2) // 2
+    with qtbot.waitSignal(view.class_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, y))
+    assert blocker.args == ["articleType", "Sandals"]
+    hheader = view.matrix.horizontalHeader()
+    x = hheader.sectionViewportPosition(1) + hheader.sectionSize(1) // 2
+    with qtbot.waitSignal(view.class_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(hheader.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 10))
+    assert blocker.args == ["articleType", "Heels"]
+    rect = view.report_table.visualRect(view.report_model.index(0, 0))
+    with qtbot.waitSignal(view.class_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(view.report_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == ["articleType", "Flats"]
+    assert view.ids_of_class("Flats").tolist() == [11, 12]  # test part
+
+
+def test_normalised_toggle_and_report_table(view):
+    m = view.matrix_model
+    assert m.data(view.cell_index("Sandals", "Heels")) == "1"
+    view.set_normalised(True)
+    assert m.data(view.cell_index("Sandals", "Heels")) == "50%"
+    assert m.data(view.cell_index("Sandals", "Flats")) == ""
+    rm = view.report_model
+    assert rm.rowCount() == 3 + 3
+    assert [rm.data(rm.index(2, c)) for c in range(5)] == ["Sandals", "1.000", "0.500", "0.667", "2"]
+    assert rm.data(rm.index(3, 0)) == "accuracy"
+
+
+def test_recomputes_after_a_correction(view):
+    # a curator says 15 is really Flats (the model was right): Heels -> Flats moves to the diagonal
+    given = list(GIVEN)
+    given[4] = "Flats"
+    view.set_data(_predictions(), _labels(given), _splits())
+    assert view.part() == "test"
+    np.testing.assert_array_equal(view.counts(), [[2, 1, 0], [0, 1, 0], [0, 1, 1]])
+    # a new class the model does not know gets its own row (and column)
+    given[0] = "Boots"
+    view.set_data(_predictions(), _labels(given), _splits())
+    assert view.classes() == [*CLASSES, "Boots"]
+    assert view.counts()[3].tolist() == [1, 0, 0, 0]
+
+
+def test_no_predictions(qtbot):
+    v = ConfusionMatrixView()
+    qtbot.addWidget(v)
+    v.set_data(None, _labels())
+    assert v.classes() == [] and v.report is None and "No model" in v.model_label.text()
+    assert v.matrix_model.rowCount() == 0
+
+
+def test_set_dataset_on_the_sample(qtbot, sample_dir):
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(sample_dir)
+    try:
+        eff = ds.effective()
+        usable = ds.usable("articleType", effective=eff)
+        classes = sorted(usable.unique())
+        rng = np.random.default_rng(0)
+        ids = usable.index.to_numpy()
+        probs = rng.random((len(ids), len(classes))).astype(np.float32)
+        pred = Predictions(ids=ids, classes={"articleType": classes}, probs={"articleType": probs}, model_version="r1")
+        v = ConfusionMatrixView()
+        qtbot.addWidget(v)
+        v.set_dataset(ds, pred, effective=eff)
+        v.set_part("all")
+        assert v.counts().sum() == len(usable)
+        assert v.classes() == classes
+        pid = int(ids[0])
+        old = usable.loc[pid]
+        new = next(c for c in classes if c != old)
+        relabel(ds, pid, "articleType", new)
+        v.set_dataset(ds, pred)
+        assert v.counts().sum() == len(usable)
+        assert v.counts()[classes.index(new)].sum() == int((usable == new).sum()) + 1
+    finally:
+        ds.close()
+
+
+def relabel(ds, pid: int, scheme: str, label: str) -> int:
+    """Record a curator's correction of ``pid`` to ``label`` (the old values from the effective catalog)."""
+    from fashion_review.data.corrections import Change
+    from fashion_review.data.schemes import fields_for_label
+
+    eff = ds.effective()
+    changes = [Change(pid, f, str(eff.at[pid, f]), v) for f, v in fields_for_label(scheme, label).items()]
+    return ds.store.record(changes, author="test")
