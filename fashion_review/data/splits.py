@@ -60,14 +60,20 @@ def read_split_file(path: Path) -> pd.Series | None:
     if not path.exists():
         return None
     df = pd.read_csv(path, dtype={"id": "int64", "part": str})
-    return pd.Series(df["part"].to_numpy(dtype=object), index=pd.Index(df["id"].to_numpy(), name="id"), name="part")
+    # dtype=object, as a computed split has: pandas 3 would otherwise infer its string dtype.
+    return pd.Series(df["part"].to_numpy(dtype=object), index=pd.Index(df["id"].to_numpy(), name="id"),
+                     name="part", dtype=object)
 
 
 def write_split_file(path: Path, parts: pd.Series) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    parts.sort_index().rename("part").to_frame().to_csv(tmp, index_label="id")
-    os.replace(tmp, path)
+    try:
+        parts.sort_index().rename("part").to_frame().to_csv(tmp, index_label="id")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def stored_split(path: Path, labels: pd.Series, seed: int = DEFAULT_SEED) -> pd.Series:
