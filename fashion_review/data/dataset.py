@@ -50,6 +50,8 @@ class Dataset:
         """The catalog with active corrections applied, plus a boolean ``excluded`` column."""
         df = self.catalog.df.copy()
         df[EXCLUDED_FIELD] = False
+        # Only the CSV's own columns (and "excluded") can be corrected, never "line"/"has_image".
+        correctable = set(self.catalog.columns) - {"id"}
         values = self.store.effective()
         if values:
             by_field: dict[str, tuple[list[int], list[str]]] = {}
@@ -58,7 +60,7 @@ class Dataset:
                 ids.append(pid)
                 vals.append(val)
             for fld, (ids, vals) in by_field.items():
-                if fld != EXCLUDED_FIELD and fld not in df.columns:
+                if fld != EXCLUDED_FIELD and fld not in correctable:
                     continue
                 s = pd.Series(vals, index=pd.Index(ids, dtype="int64"), dtype=object)
                 s = s[s.index.isin(df.index)]
