@@ -1,0 +1,92 @@
+"""Starting the app: the QApplication, the main window, and the headless screenshot mode.
+
+Nothing here (nor in anything it imports at module level) imports TensorFlow or Keras: the
+window comes up first; models load only when a job needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+#: How long the screenshot mode waits for the catalog, splits and visible thumbnails.
+SCREENSHOT_TIMEOUT_S = 120.0
+
+
+def make_app(argv: list[str] | None = None):  # noqa: ANN201 - QApplication
+    """The QApplication (created once), with the app's name and a consistent style."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setApplicationName("fashion-review")
+    app.setApplicationDisplayName("Fashion Review")
+    app.setOrganizationName("fashion-review")
+    app.setStyle("Fusion")
+    return app
+
+
+def run(data: str | os.PathLike[str] | None = None, screenshot: str | os.PathLike[str] | None = None,
+        view: str | None = None) -> int:
+    """Open the app on ``data`` (else the last data set, else the bundled sample); returns the exit code.
+
+    With ``screenshot``, runs offscreen: waits until the catalog (and cached predictions), the
+    splits and the thumbnails on screen are shown, saves the window to that PNG and exits.
+    """
+    if screenshot is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from fashion_review import paths
+    from fashion_review.gui.main_window import MainWindow
+    from fashion_review.gui.settings import AppSettings
+
+    app = make_app()
+    settings = AppSettings.load()
+    if data is None:
+        last = settings.last_data
+        data = last if last and (Path(last) / "styles.csv").is_file() else paths.SAMPLE_CATALOG
+    win = MainWindow(settings)
+    if view is not None:
+        win.set_view(view)
+    if screenshot is not None:
+        win.resize(1440, 900)
+    win.show()
+    win.open_dataset(data)
+    if screenshot is None:
+        return int(app.exec())
+
+    out = Path(screenshot)
+    state = {"code": 1, "error": ""}
+    start = time.monotonic()
+
+    def failed(message: str) -> None:
+        state["error"] = message
+        app.exit(2)
+
+    def poll() -> None:
+        if state["error"]:
+            return
+        done = win.is_settled()
+        if done or time.monotonic() - start > SCREENSHOT_TIMEOUT_S:
+            app.processEvents()
+            ok = win.grab().save(str(out), "PNG")
+            state["code"] = 0 if ok and done else 1
+            if not ok:
+                state["error"] = f"could not write {out}"
+            elif not done:
+                state["error"] = f"timed out after {SCREENSHOT_TIMEOUT_S:.0f} s; saved what was shown"
+            app.exit(state["code"])
+            return
+        QTimer.singleShot(50, poll)
+
+    from PySide6.QtCore import QTimer
+
+    win.load_failed.connect(failed)
+    QTimer.singleShot(50, poll)
+    code = app.exec()
+    if state["error"]:
+        print(f"fashion-review gui: {state['error']}", file=sys.stderr)
+    win.close()
+    return int(code if code else state["code"])

@@ -1,0 +1,102 @@
+"""The history panel: every batch of corrections (``store.batches()``), newest first, with Undo
+and Redo.  Undone batches stay listed, greyed; double-clicking a batch shows its products."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+SOURCE_TEXT = {"curator": "by hand", "prediction": "accepted prediction", "bulk": "bulk", "import": "import"}
+STATE_TEXT = {"active": "", "undone": "undone", "discarded": "undone, replaced"}
+
+
+class HistoryPanel(QWidget):
+    """Batches of the corrections store, with Undo / Redo buttons."""
+
+    undo_requested = Signal()
+    redo_requested = Signal()
+    #: A batch was double-clicked: show its products.
+    batch_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(5)
+        self.tree.setHeaderLabels(["#", "When", "Who", "What", "Changes"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setToolTip("Every batch of corrections, newest first. Double-click to show its products.")
+        hh = self.tree.header()
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the latest change (Ctrl+Z)")
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setToolTip("Redo the change undone last (Ctrl+Shift+Z)")
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.redo_button)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lay.setSpacing(4)
+        lay.addWidget(self.tree, 1)
+        lay.addLayout(buttons)
+        self.undo_button.clicked.connect(self.undo_requested)
+        self.redo_button.clicked.connect(self.redo_requested)
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self._grey = QBrush(QColor(150, 150, 150))
+
+    def set_batches(self, batches: Sequence[dict], can_undo: bool, can_redo: bool) -> None:
+        """Show ``store.batches()`` (oldest first, as the store gives them)."""
+        self.tree.setUpdatesEnabled(False)
+        try:
+            self.tree.clear()
+            items = []
+            for b in reversed(list(batches)):
+                what = SOURCE_TEXT.get(b["source"], b["source"])
+                if b.get("note"):
+                    what = f"{what}: {b['note']}"
+                state = STATE_TEXT.get(b["state"], b["state"])
+                if state:
+                    what = f"{what} ({state})"
+                when = str(b["created_at"])[:19].replace("T", " ")
+                item = QTreeWidgetItem([str(b["id"]), when, b["author"], what, f"{b['n_changes']:,}"])
+                item.setData(0, Qt.ItemDataRole.UserRole, int(b["id"]))
+                tip = f"batch {b['id']} · {b['n_changes']} field change(s) · {b['author']} · {b['source']}"
+                if b.get("model_version"):
+                    tip += f" · model {b['model_version']}"
+                for c in range(5):
+                    item.setToolTip(c, tip)
+                if b["state"] != "active":
+                    for c in range(5):
+                        item.setForeground(c, self._grey)
+                        f = QFont(item.font(c))
+                        f.setStrikeOut(True)
+                        item.setFont(c, f)
+                item.setTextAlignment(4, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                items.append(item)
+            self.tree.addTopLevelItems(items)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+        self.undo_button.setEnabled(can_undo)
+        self.redo_button.setEnabled(can_redo)
+
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        self.batch_activated.emit(int(item.data(0, Qt.ItemDataRole.UserRole)))

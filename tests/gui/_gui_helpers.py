@@ -1,0 +1,34 @@
+"""Helpers shared by the GUI tests (imported by name: tests/gui is on sys.path)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fashion_review import paths
+from fashion_review.review.fake import fake_predictions
+from fashion_review.review.predictions import save_predictions
+
+RUN_ID = "test-run"
+
+
+def write_active_run(run_id: str = RUN_ID, seed: int = 1):
+    """Fake predictions of the sample saved as the active run (the documented registry layout)."""
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(paths.SAMPLE_CATALOG)
+    try:
+        pred = fake_predictions(ds.effective(), min_images=ds.default_min_images, seed=seed, model_version=run_id)
+        models = paths.models_home(ds.fingerprint)
+        folder = models / "runs" / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        save_predictions(pred, folder / "predictions.npz")
+        (models / "active").write_text(run_id, encoding="utf-8")
+    finally:
+        ds.close()
+    return pred
+
+
+
+def rows_of(win) -> np.ndarray:
+    """The product ids shown, in view order."""
+    return win.model.pids(np.arange(win.model.rowCount()))
