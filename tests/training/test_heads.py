@@ -1,0 +1,213 @@
+"""Retrain heads: model surgery, the feature cache, and a tiny end-to-end run on the sample.
+
+Image size 71 and an untrained backbone (``register_untrained_run``): the heads path only needs a
+registry run to start from; what it must get right is that the backbone stays, the heads change,
+the new run predicts from the same layout, and a cancel leaves the registry alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from fashion_review.tasks import Cancelled, Task  # noqa: E402
+from fashion_review.training import heads, registry  # noqa: E402
+
+LIMIT = 240  # products the tiny runs use
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("heads-home")
+
+
+@pytest.fixture
+def home(module_home, monkeypatch):
+    """One home for the whole module, so the run, image cache and features are made once."""
+    monkeypatch.setenv("FASHION_REVIEW_HOME", str(module_home))
+    return module_home
+
+
+@pytest.fixture(scope="module")
+def sample_ds(module_home, sample_dir):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FASHION_REVIEW_HOME", str(module_home))
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(sample_dir)
+    yield ds
+    ds.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def parent_run(sample_ds, module_home):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FASHION_REVIEW_HOME", str(module_home))
+    run = heads.register_untrained_run(sample_ds, "xception-multihead", image_size=71)
+    registry.activate(sample_ds.fingerprint, run.id)
+    yield run
+    mp.undo()
+
+
+def _weights(layer_or_model):
+    return [np.asarray(keras.ops.convert_to_numpy(w)) for w in layer_or_model.weights]
+
+
+def relabel(ds, pids, scheme, label):
+    from fashion_review.data.corrections import Change
+    from fashion_review.data.schemes import fields_for_label
+
+    eff = ds.effective()
+    changes = [Change(int(p), f, str(eff.at[int(p), f]), v)
+               for p in pids for f, v in fields_for_label(scheme, label).items() if str(eff.at[int(p), f]) != v]
+    return ds.store.record(changes, author="test")
+
+
+def test_split_model_finds_backbone_and_heads(home, parent_run):
+    model = registry.load_model(parent_run)
+    parts = heads.split_model(model, parent_run.schemes)
+    assert parts.pooled and parts.dict_output
+    assert set(parts.schemes) == {"gender_master", "subCategory", "articleType"}
+    chain = [layer.name for layer in parts.chains["articleType"]]
+    assert chain[0] == "articleType_pool" and chain[-1] == "articleType" and "articleType_embedding" in chain
+    assert tuple(parts.feature_tensor.shape[1:]) == (2048,)
+    assert parts.num_classes("articleType") == len(parent_run.classes["articleType"])
+
+
+def test_paper_model_flatten_head_and_warm_start_by_class_name():
+    from fashion_review.modeling import make_model
+
+    model = make_model("xception-paper", 3, scheme="articleType", image_size=71)
+    parts = heads.split_model(model)
+    assert parts.pooled and not parts.dict_output
+    assert [type(layer).__name__ for layer in parts.chains["articleType"]] == [
+        "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert tuple(parts.feature_tensor.shape[1:]) == (3 * 3 * 2048,)
+    old_classes = {"articleType": ["Flats", "Heels", "Sandals"]}
+    new_classes = {"articleType": ["Boots", "Heels", "Flats", "Sandals"]}  # a class added, order changed
+    nh = heads.build_new_heads(parts, old_classes, new_classes)
+    old_soft, new_soft = parts.chains["articleType"][-1], nh.full_model.get_layer("articleType")
+    ow, ob = _weights(old_soft)
+    nw, nb = _weights(new_soft)
+    assert nw.shape == (1024, 4)
+    np.testing.assert_array_equal(nw[:, 2], ow[:, 0])  # Flats
+    np.testing.assert_array_equal(nw[:, 1], ow[:, 1])  # Heels
+    np.testing.assert_array_equal(nw[:, 3], ow[:, 2])  # Sandals
+    np.testing.assert_array_equal(_weights(nh.full_model.get_layer("embedding"))[0],
+                                  _weights(model.get_layer("embedding"))[0])
+    assert nh.full_model.output_names == ["articleType"]
+    x = np.zeros((2, 80, 60, 3), np.uint8)
+    assert nh.full_model.predict(x, verbose=0).shape == (2, 4)
+
+
+def test_feature_extraction_resumes_after_a_cancel(home, parent_run, sample_ds):
+    from fashion_review.training.pipeline import ensure_image_cache, labelled_set
+
+    images = ensure_image_cache(sample_ds)
+    parts = heads.split_model(registry.load_model(parent_run), parent_run.schemes)
+    # the first products the next test trains on: it will find their features cached
+    ids = np.sort(labelled_set(sample_ds, parent_run.schemes, multihead=True, limit=LIMIT, cache=images).ids)[:96]
+    key = parent_run.id
+    seen = []
+
+    def stop_after_first(p):
+        seen.append(p)
+        if p.phase == "features":
+            task.cancel()
+
+    task = Task(stop_after_first)
+    with pytest.raises(Cancelled):
+        heads.ensure_features(parts, key, images, ids, Path(sample_ds.home), batch_size=32, task=task)
+    assert heads.open_feature_cache(heads.features_dir(Path(sample_ds.home), key)) is None
+    cache, stats = heads.ensure_features(parts, key, images, ids, Path(sample_ds.home), batch_size=32)
+    assert stats["computed"] == 96 - 32 and cache.features.shape == (96, 2048)
+    direct = parts.feature_model().predict(images.get(ids[:4]), verbose=0)
+    np.testing.assert_allclose(cache.get(ids[:4]), direct, rtol=2e-3, atol=2e-3)  # float16 storage
+    cache2, stats2 = heads.ensure_features(parts, key, images, ids[:50], Path(sample_ds.home))
+    assert stats2["computed"] == 0
+
+
+def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(home, parent_run, sample_ds):
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.training.pipeline import ensure_image_cache, labelled_set
+
+    ds = sample_ds
+    data = labelled_set(ds, parent_run.schemes, multihead=True, limit=LIMIT)
+    classes = data.classes["articleType"]
+    target = classes[0]
+    train_ids, train_labels = data.part("train")
+    movers = train_ids[(train_labels["articleType"] >= 0) & (train_labels["articleType"] != 0)][:40]
+    relabel(ds, movers, "articleType", target)
+    runs_before = [r.id for r in registry.list_runs(ds.fingerprint)]
+    phases = []
+    res = heads.retrain_heads(ds, limit=LIMIT, epochs=4, batch_size=32, lr=3e-3,
+                              task=Task(lambda p: phases.append(p.phase)))
+    assert {"features", "train", "epoch_end"} <= set(phases)
+    assert res.parent.id == parent_run.id and res.run.record["parent"] == parent_run.id
+    assert res.run.record["training"]["heads_only"] is True
+    assert res.run.id not in runs_before
+    assert registry.active_run(ds.fingerprint).id == parent_run.id  # activating is the caller's choice
+    assert set(res.before) == set(res.after) == set(parent_run.schemes)
+
+    old = registry.load_model(parent_run)
+    new = registry.load_model(res.run)  # safe mode, classes checked against run.json
+    old_parts = heads.split_model(old, parent_run.schemes)
+    new_parts = heads.split_model(new, res.run.schemes)
+    for a, b in zip(_weights(old_parts.backbone), _weights(new_parts.backbone)):
+        np.testing.assert_array_equal(a, b)
+    assert [layer.name for layer in new.layers] == [layer.name for layer in old.layers]
+    changed = [not np.array_equal(a, b) for a, b in zip(_weights(old.get_layer("articleType_dense_1")),
+                                                        _weights(new.get_layer("articleType_dense_1")))]
+    assert all(changed)
+
+    # the corrected products: the new model predicts their new label far more often than the old one
+    pred = load_predictions(res.run.predictions_path)
+    assert pred.model_version == res.run.id and set(pred.schemes) == set(parent_run.schemes)
+    assert pred.embeddings["articleType"].shape[1] == 1024
+    x = ensure_image_cache(ds).get(movers)
+    old_hits = (old.predict(x, verbose=0)["articleType"].argmax(1) == 0).mean()
+    new_out = new.predict(x, verbose=0)["articleType"]
+    new_hits = (new_out.argmax(1) == res.run.classes["articleType"].index(target)).mean()
+    assert new_hits >= 0.5 and new_hits > old_hits
+    # predictions.npz (from cached features) agree with the saved model run on the images
+    rows = pred.index_of(movers[:8])
+    np.testing.assert_allclose(pred.probs["articleType"][rows], new_out[:8], atol=5e-3)
+
+    assert res.feature_stats["computed"] == LIMIT - 96  # the rest came from the cache
+
+
+def test_cancel_leaves_the_registry_unchanged(home, parent_run, sample_ds):
+    before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
+
+    phases = []
+
+    def cancel_in_training(p):
+        phases.append(p.phase)
+        if p.phase == "train":
+            task.cancel()
+
+    task = Task(cancel_in_training)
+    with pytest.raises(Cancelled):
+        heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=3, batch_size=16, task=task)
+    assert "features" not in phases  # all cached by the runs before
+    assert phases[-1] == "train"
+    assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
+    assert registry.active_run(sample_ds.fingerprint).id == parent_run.id
+
+
+def test_no_active_run_is_a_clear_error(sample_dir):
+    from fashion_review.data import open_dataset
+    from fashion_review.errors import ModelError
+
+    ds = open_dataset(sample_dir)  # a fresh home: no runs
+    try:
+        with pytest.raises(ModelError, match="no active model"):
+            heads.retrain_heads(ds)
+    finally:
+        ds.close()
