@@ -1,0 +1,105 @@
+"""Losses, metrics and compilation for recipes, with masking for the multihead model.
+
+In a multihead model a product may have no class in one scheme (its class was filtered out, or a
+curator excluded it there) and still be a good example for the others.  Its label for that head is
+``-1`` (:data:`IGNORE_LABEL`): the head's sparse cross-entropy ignores it (mean over the labelled
+entries of the batch only) and :class:`MaskedSparseCategoricalAccuracy` does not count it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from fashion_review.errors import ModelError
+from fashion_review.modeling.recipes import Recipe
+
+#: The label of a product that has no class in a scheme (masked out of that head's loss).
+IGNORE_LABEL = -1
+
+
+@keras.saving.register_keras_serializable(package="fashion_review")
+class MaskedSparseCategoricalAccuracy(keras.metrics.Metric):
+    """Sparse categorical accuracy over the entries whose label is not ``ignore_class``."""
+
+    def __init__(self, name: str = "accuracy", ignore_class: int = IGNORE_LABEL, dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.ignore_class = int(ignore_class)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):  # noqa: ANN001 - Keras signature
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.reshape(ops.cast(ops.convert_to_tensor(y_true), "int32"), (-1,))
+        predicted = ops.cast(ops.argmax(ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1])), axis=-1), "int32")
+        valid = ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype)
+        hit = ops.cast(ops.equal(predicted, y_true), self.dtype) * valid
+        if sample_weight is not None:
+            w = ops.reshape(ops.cast(ops.convert_to_tensor(sample_weight), self.dtype), (-1,))
+            valid = valid * w
+            hit = hit * w
+        self.correct.assign_add(ops.sum(hit))
+        self.count.assign_add(ops.sum(valid))
+
+    def result(self):
+        return ops.divide_no_nan(self.correct, self.count)
+
+    def reset_state(self) -> None:
+        self.correct.assign(ops.zeros((), dtype=self.dtype))
+        self.count.assign(ops.zeros((), dtype=self.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "ignore_class": self.ignore_class}
+
+
+def custom_objects() -> dict[str, Any]:
+    """What ``keras.saving.load_model`` needs to read back a compiled model of ours."""
+    return {"MaskedSparseCategoricalAccuracy": MaskedSparseCategoricalAccuracy}
+
+
+def make_loss(recipe: Recipe) -> keras.losses.Loss:
+    """The loss of one head.  Sparse losses ignore label -1."""
+    if recipe.loss == "categorical_crossentropy":
+        return keras.losses.CategoricalCrossentropy()
+    if recipe.loss == "sparse_categorical_crossentropy":
+        return keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORE_LABEL)
+    raise ModelError(f"recipe {recipe.name!r}: unsupported loss {recipe.loss!r}")
+
+
+def make_metrics(recipe: Recipe) -> list[keras.metrics.Metric]:
+    """The metrics of one head (reported as ``accuracy``, or ``<scheme>_accuracy`` per head)."""
+    if recipe.sparse_labels:
+        return [MaskedSparseCategoricalAccuracy(name="accuracy")]
+    return [keras.metrics.CategoricalAccuracy(name="accuracy")]
+
+
+def make_optimizer(recipe: Recipe, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    lr = recipe.learning_rate if learning_rate is None else float(learning_rate)
+    if recipe.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    raise ModelError(f"recipe {recipe.name!r}: unsupported optimizer {recipe.optimizer!r}")
+
+
+def compile_model(model: keras.Model, recipe: Recipe, *, learning_rate: float | None = None,
+                  **compile_kwargs: Any) -> keras.Model:
+    """Compile ``model`` with the recipe's optimizer, loss and metrics, one of each per head.
+
+    Labels: one-hot rows for ``categorical_crossentropy``; class indices (``-1`` = masked) for
+    ``sparse_categorical_crossentropy``; a dict ``{scheme: labels}`` for a multihead model.
+    """
+    outputs = list(model.output_names)
+    if len(outputs) == 1:  # logs read "loss", "accuracy"
+        losses: Any = make_loss(recipe)
+        metrics: Any = make_metrics(recipe)
+    else:  # logs read "loss", "<scheme>_loss", "<scheme>_accuracy"
+        losses = {name: make_loss(recipe) for name in outputs}
+        metrics = {name: make_metrics(recipe) for name in outputs}
+    model.compile(
+        optimizer=make_optimizer(recipe, learning_rate),
+        loss=losses,
+        metrics=metrics,
+        **compile_kwargs,
+    )
+    return model
