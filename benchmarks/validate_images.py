@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {images_dir} ({len(ids):,} images)")
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, Pillow {PIL.__version__}, "
-        f"numpy {np.__version__}, load average at start {os.getloadavg()[0]:.2f}"
+        f"numpy {np.__version__}"
     )
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; this process' nice value: {os.nice(0)}")
 
     t0 = time.perf_counter()
     nbytes = 0
@@ -65,13 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up: read {nbytes / 1e6:.0f} MB in {time.perf_counter() - t0:.2f} s")
 
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cpu_per_image: dict[int, list[float]] = {1: [], 2: []}
     summary = None
     for run in range(args.runs):
         for workers in (1, 2):
             result = validate_images(ids, images_dir, workers=workers)
             rates[workers].append(result.images_per_s)
+            cpu_per_image[workers].append(result.cpu_seconds / result.total)
             summary = result
-            print(f"  run {run + 1}, workers={workers}: {result.elapsed:.2f} s, {result.images_per_s:,.0f} images/s")
+            print(
+                f"  run {run + 1}, workers={workers}: {result.elapsed:.2f} s, {result.images_per_s:,.0f} images/s, "
+                f"{1e6 * cpu_per_image[workers][-1]:.0f} us CPU per image"
+            )
     assert summary is not None
     print(f"statuses: {summary.summary().split(': ', 1)[1]}")
 
@@ -83,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"speed-up 2 vs 1 workers: {med[2] / med[1]:.2f}x")
     best = max(med.values())
+    cpu_us = 1e6 * statistics.median(cpu_per_image[2])
+    print(
+        f"CPU per image (decode in workers): {cpu_us:.0f} us, i.e. at most {2e6 / cpu_us:,.0f} images/s "
+        f"on 2 cores that do nothing else"
+    )
     print(f"goal {GOAL:,.0f} images/s: {'met' if med[2] >= GOAL else 'NOT met'} with 2 workers "
           f"({med[2] / GOAL:.1f}x the goal; best {best:,.0f})")
 

@@ -249,6 +249,7 @@ class ValidationResult:
     problems: list[ImageProblem]  # the images that are not "ok", in the order given
     elapsed: float  # seconds
     workers: int  # processes that decoded (1: in this process)
+    cpu_seconds: float = 0.0  # CPU time the decoding took, all processes together
 
     @property
     def total(self) -> int:
@@ -328,20 +329,26 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _check_chunk(start: int, paths: list[str]) -> tuple[int, int, list[tuple[int, ImageCheck]]]:
-    """Worker: check each path; return (start, count, [(position, check)] for the non-ok ones)."""
+#: What a chunk gives back: (start, count, [(position, check)] of the non-ok ones, CPU seconds).
+ChunkResult = tuple[int, int, list[tuple[int, ImageCheck]], float]
+
+
+def _check_chunk(start: int, paths: list[str]) -> ChunkResult:
+    """Worker: check each path; return its non-ok checks."""
+    cpu0 = time.process_time()
     bad = []
     for i, p in enumerate(paths):
         check = _decode(p, want_pixels=False)[0]
         if check.status != "ok":
             bad.append((start + i, check))
-    return start, len(paths), bad
+    return start, len(paths), bad, time.process_time() - cpu0
 
 
 def _cache_chunk(
     start: int, paths: list[str], images_file: str | None = None, out: np.ndarray | None = None
-) -> tuple[int, int, list[tuple[int, ImageCheck]]]:
+) -> ChunkResult:
     """Worker: decode each path into rows ``start...`` of the cache file (or of ``out``)."""
+    cpu0 = time.process_time()
     rows = np.load(images_file, mmap_mode="r+") if out is None else out
     bad = []
     try:
@@ -355,21 +362,21 @@ def _cache_chunk(
         if out is None:
             rows.flush()
             del rows
-    return start, len(paths), bad
+    return start, len(paths), bad, time.process_time() - cpu0
 
 
 def _run_chunks(
-    fn: Callable[..., tuple[int, int, list[tuple[int, ImageCheck]]]],
+    fn: Callable[..., ChunkResult],
     paths: list[str],
     workers: int,
     task: Task | None,
     phase: str,
     extra: tuple[Any, ...] = (),
     local_extra: tuple[Any, ...] | None = None,
-) -> tuple[list[tuple[int, ImageCheck]], int]:
+) -> tuple[list[tuple[int, ImageCheck]], int, float]:
     """Run ``fn(start, chunk, *extra)`` over chunks of ``paths``; gather the non-ok checks.
 
-    Returns (non-ok checks sorted by position, processes used).  Reports progress after each
+    Returns (non-ok checks sorted by position, processes used, CPU seconds of all chunks).  Reports progress after each
     chunk and raises Cancelled (after stopping the workers) as soon as the task is cancelled.
     """
     n = len(paths)
@@ -379,10 +386,13 @@ def _run_chunks(
     bad: list[tuple[int, ImageCheck]] = []
     done = 0
 
-    def finished(result: tuple[int, int, list[tuple[int, ImageCheck]]]) -> None:
-        nonlocal done
+    cpu = 0.0
+
+    def finished(result: ChunkResult) -> None:
+        nonlocal done, cpu
         done += result[1]
         bad.extend(result[2])
+        cpu += result[3]
         if task is not None:
             task.report(phase, done / n, f"{done:,} of {n:,} images")
 
@@ -410,7 +420,7 @@ def _run_chunks(
             # milliseconds), so no worker still writes once we return.
             executor.shutdown(wait=True, cancel_futures=True)
     bad.sort(key=lambda pc: pc[0])
-    return bad, workers
+    return bad, workers, cpu
 
 
 def validate_images(
@@ -432,12 +442,17 @@ def validate_images(
     nworkers = _default_workers() if workers is None else int(workers)
     if nworkers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    bad, used = _run_chunks(_check_chunk, paths, nworkers, task, "validate")
-    return _result(id_arr, paths, bad, time.perf_counter() - t0, used)
+    bad, used, cpu = _run_chunks(_check_chunk, paths, nworkers, task, "validate")
+    return _result(id_arr, paths, bad, time.perf_counter() - t0, used, cpu)
 
 
 def _result(
-    id_arr: np.ndarray, paths: list[str], bad: list[tuple[int, ImageCheck]], elapsed: float, workers: int
+    id_arr: np.ndarray,
+    paths: list[str],
+    bad: list[tuple[int, ImageCheck]],
+    elapsed: float,
+    workers: int,
+    cpu_seconds: float,
 ) -> ValidationResult:
     codes = np.zeros(len(id_arr), dtype=np.uint8)
     problems = []
@@ -447,7 +462,7 @@ def _result(
     counts = dict.fromkeys(STATUSES, 0)
     for code, count in zip(*np.unique(codes, return_counts=True)):
         counts[STATUSES[int(code)]] = int(count)
-    return ValidationResult(id_arr, codes, counts, problems, elapsed, workers)
+    return ValidationResult(id_arr, codes, counts, problems, elapsed, workers, cpu_seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,14 +590,14 @@ def build_image_cache(
         images_file = tmp / "images.npy"
         out = np.lib.format.open_memmap(images_file, mode="w+", dtype=np.uint8, shape=(len(id_arr), *IMAGE_SHAPE))
         try:
-            bad, used = _run_chunks(
+            bad, used, cpu = _run_chunks(
                 _cache_chunk, paths, nworkers, task, "cache",
                 extra=(str(images_file),), local_extra=(None, out),
             )
             out.flush()
         finally:
             del out
-        result = _result(id_arr, paths, bad, time.perf_counter() - t0, used)
+        result = _result(id_arr, paths, bad, time.perf_counter() - t0, used, cpu)
         status = np.where(result.usable, STATUS_CODES["ok"], result.codes).astype(np.uint8)
         np.save(tmp / "ids.npy", id_arr)
         np.save(tmp / "status.npy", status)

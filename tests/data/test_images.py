@@ -133,7 +133,7 @@ def test_validate_counts_and_problems(images, workers):
         assert p.path == str(images / f"{p.id}.jpg")
         assert p.path in p.reason
     assert [int(c) for c in result.codes] == [STATUS_CODES[EXPECTED[i]] for i in ids]
-    assert result.elapsed > 0 and result.images_per_s > 0
+    assert result.elapsed > 0 and result.images_per_s > 0 and result.cpu_seconds > 0
     assert "13 images checked" in result.summary()
 
 
