@@ -149,8 +149,8 @@ def _is_truncation(message: str) -> bool:
     return "truncated" in m or "broken data stream" in m or "premature end" in m
 
 
-def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, Image.Image | None]:
-    """Decode ``path`` fully; return the check and, when asked and usable, the decoded image."""
+def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, np.ndarray | None]:
+    """Decode ``path`` fully; return the check and, when asked and usable, the (80, 60, 3) pixels."""
     try:
         im = Image.open(path)
     except FileNotFoundError:
@@ -200,7 +200,8 @@ def _decode(path: str, want_pixels: bool) -> tuple[ImageCheck, Image.Image | Non
         if not want_pixels:
             return check, None
         try:
-            return check, _to_cache_image(im)
+            # Inside `with`: older Pillow drops the pixels of a closed image.
+            return check, np.asarray(_to_cache_image(im))
         except Exception as e:  # an exotic mode Pillow cannot convert
             msg = f"{path}: cannot convert colour mode {mode} to RGB ({type(e).__name__}: {e})"
             return ImageCheck("unreadable", msg, size, mode, fmt), None
@@ -353,9 +354,9 @@ def _cache_chunk(
     bad = []
     try:
         for i, p in enumerate(paths):
-            check, im = _decode(p, want_pixels=True)
-            if im is not None:
-                rows[start + i] = np.asarray(im)
+            check, pixels = _decode(p, want_pixels=True)
+            if pixels is not None:
+                rows[start + i] = pixels
             if check.status != "ok":
                 bad.append((start + i, check))
     finally:
