@@ -52,8 +52,8 @@ def run(data: str | os.PathLike[str] | None = None, screenshot: str | os.PathLik
         win.set_view(view)
     if screenshot is not None:
         win.resize(1440, 900)
+    win.open_dataset(data)  # reading starts in a worker while the window comes up
     win.show()
-    win.open_dataset(data)
     if screenshot is None:
         return int(app.exec())
 

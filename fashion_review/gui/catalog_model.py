@@ -65,11 +65,15 @@ class Column:
         return "Review score"
 
 
-def default_columns(schemes=SCHEMES) -> list[Column]:  # noqa: ANN001
-    cols = [Column("id"), Column("name")]
+def default_columns(focus: str = "articleType", schemes=SCHEMES) -> list[Column]:  # noqa: ANN001
+    """ID and name, the scheme in focus (label, prediction, score, part), correction state,
+    then the other schemes' labels and predictions."""
+    cols = [Column("id"), Column("name"), Column("given", focus), Column("pred", focus), Column("score"),
+            Column("part"), Column("corrected")]
     for s in schemes:
-        cols += [Column("given", s), Column("pred", s)]
-    return cols + [Column("part"), Column("corrected"), Column("score")]
+        if s != focus:
+            cols += [Column("given", s), Column("pred", s)]
+    return cols
 
 
 class CatalogModel(QAbstractTableModel):
@@ -77,16 +81,20 @@ class CatalogModel(QAbstractTableModel):
 
     #: The rows shown changed (filter, sort or a new table): (rows shown, rows in the table).
     rows_changed = Signal(int, int)
+    #: The columns were reordered (the scheme in focus comes first).
+    columns_changed = Signal()
 
     def __init__(self, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.table: ReviewTable | None = None
-        self.columns = default_columns()
         self.scheme = "articleType"
+        self.columns = default_columns(self.scheme)
         self.filter = Filter(scheme=self.scheme)
-        self.sort_column: int | None = None
+        self.sort_key: Column | None = None
         self.sort_order = Qt.SortOrder.AscendingOrder
         self.rows = np.zeros(0, np.int64)
+        self._nrows = 0
+        self._ncols = len(self.columns)
         self._row_of_pos = np.zeros(0, np.int64)
         self._arr: dict[str, np.ndarray] = {}
         self._ids = np.zeros(0, np.int64)
@@ -116,13 +124,30 @@ class CatalogModel(QAbstractTableModel):
         self._apply(reset=True)
 
     def set_scheme(self, scheme: str, refilter: bool = True) -> None:
-        """Focus ``scheme``: the grid's labels, the part and score columns follow it."""
+        """Focus ``scheme``: the grid's labels, the part and score columns follow it, and its
+        columns move to the front of the table."""
+        changed = scheme != self.scheme
         self.scheme = scheme
         if self.filter.scheme != scheme:
             self.filter = self.filter.replace(scheme=scheme)
+        if changed:
+            self.beginResetModel()
+            self.columns = default_columns(scheme, self.table.schemes if self.table is not None else SCHEMES)
+            self._ncols = len(self.columns)
+            self.endResetModel()
+            self.columns_changed.emit()
         if refilter:
             self._apply(reset=True)
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+
+    @property
+    def sort_column(self) -> int:
+        """The column sorted by, -1 when none."""
+        if self.sort_key is None:
+            return -1
+        try:
+            return self.columns.index(self.sort_key)
+        except ValueError:
+            return -1
 
     def refresh(self, positions: np.ndarray | None = None) -> None:
         """The table's rows at ``positions`` changed (a correction): repaint them, keep the rows."""
@@ -174,14 +199,16 @@ class CatalogModel(QAbstractTableModel):
         if self.table is None:
             rows = np.zeros(0, np.int64)
         else:
+            if self.filter.text.strip():
+                self.table.ensure_search()
             rows = apply_filter(self.table.frame, self.filter)
             rows = self._sorted(rows)
         self._set_rows(rows)
 
     def _sorted(self, rows: np.ndarray) -> np.ndarray:
-        if self.sort_column is None or self.table is None:
+        if self.sort_key is None or self.table is None:
             return rows
-        key = self._sort_key(self.columns[self.sort_column])
+        key = self._sort_key(self.sort_key)
         return sort_rows(self.table.frame, rows, key, self.sort_order == Qt.SortOrder.DescendingOrder)
 
     def _sort_key(self, c: Column):  # noqa: ANN202 - a column name or an array
@@ -203,6 +230,7 @@ class CatalogModel(QAbstractTableModel):
     def _set_rows(self, rows: np.ndarray) -> None:
         self.beginResetModel()
         self.rows = np.asarray(rows, dtype=np.int64)
+        self._nrows = len(self.rows)
         n = len(self.table) if self.table is not None else 0
         self._row_of_pos = np.full(n, -1, np.int64)
         self._row_of_pos[self.rows] = np.arange(len(self.rows))
@@ -212,17 +240,18 @@ class CatalogModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # noqa: D401
         """Sort in numpy (stable; blanks last), keeping the selection (the views restore it)."""
         if column < 0 or column >= len(self.columns):
-            self.sort_column = None
+            self.sort_key = None
         else:
-            self.sort_column, self.sort_order = column, order
+            self.sort_key, self.sort_order = self.columns[column], order
         if self.table is None:
             return
         self.layoutAboutToBeChanged.emit()
         old = self.rows
         old_persistent = self.persistentIndexList()
-        new = self._sorted(apply_filter(self.table.frame, self.filter)) if self.sort_column is None else \
+        new = self._sorted(apply_filter(self.table.frame, self.filter)) if self.sort_key is None else \
             self._sorted(old)
         self.rows = new
+        self._nrows = len(new)
         self._row_of_pos[:] = -1
         self._row_of_pos[new] = np.arange(len(new))
         if old_persistent:
@@ -268,11 +297,13 @@ class CatalogModel(QAbstractTableModel):
 
     # -- Qt ------------------------------------------------------------------------------
 
+    # Qt calls these twice per row when it lays the grid out (QAbstractItemModel::index checks
+    # them): keep them to an attribute read.
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self._nrows
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.columns)
+        return 0 if parent.isValid() else self._ncols
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = ROLE.DisplayRole):  # noqa: ANN201, N802
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):

@@ -28,7 +28,7 @@ from fashion_review.gui.catalog_model import SCHEME_TITLES
 from fashion_review.review.filtering import Filter
 
 ANY = "Any"
-PART_ITEMS = (("Any part", None), ("Train", "train"), ("Validation", "val"), ("Test", "test"),
+PART_ITEMS = (("Any part", ""), ("Train", "train"), ("Validation", "val"), ("Test", "test"),
               ("In a split", "usable"), ("Not in a split", "unused"))
 
 
@@ -245,7 +245,7 @@ class FilterBar(QWidget):
             disagreements=self.disagree.isChecked(),
             corrected=self.corrected.isChecked(),
             excluded=self.excluded.isChecked(),
-            part=self.part.currentData(),
+            part=self.part.currentData() or None,
             confidence=conf,
             text=self.search.text(),
             ids=self._filter.ids,
@@ -268,7 +268,7 @@ class FilterBar(QWidget):
                     box.setCurrentIndex(j)
                 else:
                     box.setEditText(text)
-            self.part.setCurrentIndex(max(0, self.part.findData(flt.part)))
+            self.part.setCurrentIndex(max(0, self.part.findData(flt.part or "")))
             self.disagree.setChecked(flt.disagreements)
             self.corrected.setChecked(flt.corrected)
             self.excluded.setChecked(flt.excluded)

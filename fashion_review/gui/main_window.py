@@ -404,7 +404,9 @@ class MainWindow(QMainWindow):
             msg += f" · {session.warning}"
         self.statusBar().showMessage(msg, 8000)
         self.loaded.emit()
-        self._start_splits()
+        # The splits (pandas, in a worker) start once the grid has painted: the worker would
+        # otherwise hold the interpreter lock while the first screen is drawn.
+        self._splits_timer.start(150)
 
     # -- splits (background) ----------------------------------------------------------
 
@@ -496,7 +498,9 @@ class MainWindow(QMainWindow):
         self.settings.scheme = scheme
         if scheme in self.act_schemes:
             self.act_schemes[scheme].setChecked(True)
+        current, selected = self.current_pid(), self.selected_pids()
         self.model.set_scheme(scheme, refilter=False)
+        self._restore_selection(current, selected)
         self._update_classes(scheme)
         if hasattr(self.confusion, "set_scheme") and self.session and self.session.table.has_predictions(scheme):
             try:
@@ -887,7 +891,7 @@ class MainWindow(QMainWindow):
 
     def _update_confusion_soon(self) -> None:
         self._splits_done = False
-        self._splits_timer.start()  # splits + confusion follow the corrections, in the background
+        self._splits_timer.start(800)  # splits + confusion follow the corrections, in the background
 
     def _advance(self, n_targets: int) -> None:
         if self.settings.advance and n_targets == 1:
@@ -954,13 +958,14 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         qs = window_settings()
-        geom = qs.value("geometry")
-        state = qs.value("state")
+        # Always with a default: PySide6 6.12 drops a reference to None for a missing value.
+        geom = qs.value("geometry", QByteArray())
+        state = qs.value("state", QByteArray())
         if isinstance(geom, QByteArray) and not geom.isEmpty():
             self.restoreGeometry(geom)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        step = qs.value("thumb_step")
+        step = qs.value("thumb_step", 0)
         try:
             self.grid.set_thumb_size(int(step))
         except (TypeError, ValueError):

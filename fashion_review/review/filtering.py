@@ -126,7 +126,11 @@ def filter_mask(frame: pd.DataFrame, flt: Filter) -> np.ndarray:
             keep &= (conf >= lo - 1e-6) & (conf <= hi + 1e-6)
     words = flt.text.casefold().split()
     if words:
-        search = frame["search"]
+        if "search" in frame.columns:
+            search = frame["search"]
+        else:  # see ReviewTable.ensure_search, which keeps this column
+            search = (pd.Series(frame.index.astype(str), dtype=object) + " "
+                      + pd.Series(frame["name"].to_numpy(dtype=object), dtype=object)).str.lower()
         for w in words:
             keep &= search.str.contains(w, regex=False).to_numpy(dtype=bool)
     if flt.ids is not None:

@@ -72,8 +72,6 @@ class ReviewTable:
         frame = pd.DataFrame(
             {
                 "name": names,
-                "search": (pd.Series(ids.astype(str), dtype=object) + " " + pd.Series(names, dtype=object))
-                .str.lower().to_numpy(dtype=object),
                 "has_image": effective["has_image"].to_numpy(dtype=bool) if "has_image" in effective
                 else np.zeros(len(ids), bool),
                 EXCLUDED: effective[EXCLUDED].to_numpy(dtype=bool) if EXCLUDED in effective
@@ -83,12 +81,31 @@ class ReviewTable:
             index=effective.index,
         )
         table = cls(frame, effective.copy(), original.reindex(effective.index), schemes)
+        # The effective labels are the original ones except on corrected rows: compute the
+        # labels once and redo only the rows whose label fields differ.
+        fields = sorted({f for sc in schemes for f in SCHEME_FIELDS[sc]})
+        differs = np.zeros(len(ids), dtype=bool)
+        for f in fields:
+            differs |= (effective[f].astype(object).fillna("").to_numpy(dtype=object)
+                        != table.original[f].astype(object).fillna("").to_numpy(dtype=object))
+        changed = np.flatnonzero(differs)
         for s in schemes:
-            frame[col("given", s)] = scheme_labels(effective, s).to_numpy(dtype=object)
-            frame[col("original", s)] = scheme_labels(table.original, s).to_numpy(dtype=object)
+            original_labels = scheme_labels(table.original, s).to_numpy(dtype=object)
+            given = original_labels.copy()
+            if len(changed):
+                given[changed] = scheme_labels(effective.iloc[changed], s).to_numpy(dtype=object)
+            frame[col("given", s)] = given
+            frame[col("original", s)] = original_labels
             frame[col("part", s)] = np.full(len(ids), "", dtype=object)
         table.set_predictions(predictions)
         return table
+
+    def ensure_search(self) -> None:
+        """Add the lower-cased "id name" column that text search reads (made on first use)."""
+        if "search" not in self.frame.columns:
+            ids = self.ids.astype(str)
+            self.frame["search"] = (pd.Series(ids, dtype=object) + " " + pd.Series(
+                self.frame["name"].to_numpy(dtype=object), dtype=object)).str.lower().to_numpy(dtype=object)
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -84,3 +84,28 @@ def test_gui_is_the_default_command():
 
     args = build_parser().parse_args(["gui", "--view", "confusion", "--screenshot", "a.png"])
     assert args.view == "confusion" and args.screenshot == "a.png" and args.data is None
+
+
+def test_none_survives_many_qt_calls():
+    """PySide6 6.12 on Python < 3.12 drops a reference to None per void Qt call and to True per
+    signal emitted; importing the gui package protects them (gui/_compat.py), so a long session
+    never aborts."""
+    code = (
+        "import sys\n"
+        "import fashion_review.gui\n"
+        "from PySide6.QtWidgets import QApplication, QWidget\n"
+        "app = QApplication([])\n"
+        "w = QWidget()\n"
+        "before = sys.getrefcount(None)\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "class O(QObject):\n"
+        "    fired = Signal(object)\n"
+        "o = O()\n"
+        "for _ in range(300_000):\n"
+        "    w.update()\n"
+        "    o.fired.emit(None)\n"
+        "print('alive')\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "alive", res.stderr[-2000:]

@@ -317,3 +317,4 @@ def test_selection_is_shared_by_grid_and_table(make_window):
     win.table_view.selectionModel().select(win.model.index(8, 0),
                                            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     assert sorted(win.selected_pids().tolist()) == sorted(win.model.pids([4, 5, 6, 8]).tolist())
+

@@ -95,6 +95,8 @@ def test_each_filter(table):
     assert run(text="4") == [4]  # ids are searched too
     assert run(ids=(5, 1, 99)) == [1, 5]
     assert run(corrected=True) == [] and run(excluded=True) == []
+    table.ensure_search()  # the cached search column gives the same answers
+    assert run(text="BLACK heels") == [3] and run(text="4") == [4]
 
 
 def test_filters_combine_and_follow_corrections(table):
