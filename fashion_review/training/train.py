@@ -85,6 +85,7 @@ def train(
     min_images: int | None = None,
     seed: int = 0,
     time_budget_s: float | None = None,
+    run_eagerly: bool = False,
 ) -> registry.RunInfo:
     """Train ``recipe`` (a name, a path or a Recipe) on ``ds`` and store the run; return it.
 
@@ -93,7 +94,9 @@ def train(
     ``image_size`` override the recipe.  ``weights``: "none", "imagenet" or a local no-top
     weights file.  ``limit``: only the first N usable products (smoke runs).  ``out``: write the
     run folder there instead of into the registry.  ``time_budget_s``: stop after the epoch when
-    the next one would end past this many seconds of training (benchmarks).  Raises Cancelled
+    the next one would end past this many seconds of training (benchmarks).  ``run_eagerly``:
+    no graph compilation (debugging, and tiny runs where TensorFlow's tracing of the model would
+    take longer than the few batches themselves).  Raises Cancelled
     (leaving the registry unchanged), ModelError, DataError.
     """
     from fashion_review.modeling import compile_model, configure_precision, describe_device, load_recipe, make_model
@@ -136,18 +139,20 @@ def train(
                 model = make_model(recipe, n_classes, weights=weights)
             else:
                 model = make_model(recipe, n_classes[schemes[0]], scheme=schemes[0], weights=weights)
-            compile_model(model, recipe)
+            compile_model(model, recipe, run_eagerly=run_eagerly)
         task.check()
 
         global_batch = recipe.batch_size * dist.replicas
         one_hot = None if recipe.sparse_labels else n_classes
+        # Eagerly, tearing down a tf.data iterator that maps through numpy takes seconds: use the PyDataset.
+        tf_data = False if run_eagerly else None
         train_x = cache.get(train_ids)
         batches = make_batches(train_x, np.arange(len(train_ids)), train_labels, global_batch, shuffle=True,
-                               seed=seed, one_hot=one_hot, multihead=recipe.multihead)
+                               seed=seed, one_hot=one_hot, multihead=recipe.multihead, tf_data=tf_data)
         if len(val_ids):
             val_x = cache.get(val_ids)
             val_batches = make_batches(val_x, np.arange(len(val_ids)), val_labels, global_batch,
-                                       one_hot=one_hot, multihead=recipe.multihead)
+                                       one_hot=one_hot, multihead=recipe.multihead, tf_data=tf_data)
         progress = TaskProgress(task, epochs=recipe.epochs, batches=batches.batches, samples=batches.samples,
                                 batch_size=global_batch, val_batches=val_batches.batches if val_batches else 0)
         best = BestWeights(MONITOR, "min")
