@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self._splits_done = False
         self._closing = False
         self._loading_path: Path | None = None
+        self._runner = None  # gui.predict_runner.PredictionRunner, made on first use
+        self._device_asked = False
+        self._retrain_dialog = None
         self.setWindowTitle("Fashion Review")
         self.resize(1440, 900)
 
@@ -143,8 +146,9 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel("")
         self.model_label = QLabel("No model predictions")
         self.model_label.setToolTip("The model whose cached predictions are shown")
-        #: Hook for the prediction / retrain integration: names the device (GPU or CPU).
+        #: The device models run on (GPU name or CPU), known once a model is used.
         self.device_label = QLabel("")
+        self.device_label.setToolTip("The device the models run on (found when the Models menu is first opened)")
         sb = self.statusBar()
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.count_label)
@@ -242,6 +246,10 @@ class MainWindow(QMainWindow):
                   f"Focus the {s} scheme", checkable=True)
             sgroup.addAction(a)
             self.act_schemes[s] = a
+        self.act_predict = A("&Predict the catalog", self.predict_catalog, ["Ctrl+Shift+P"],
+                             "Run the active model over every product (in the background; Cancel stops it)")
+        self.act_retrain = A("&Retrain…", self.open_retrain, ["Ctrl+Shift+R"],
+                             "Retrain the model on the corrected labels (heads only, or fully)")
         self.act_shortcuts = A("&Keyboard shortcuts", self._show_shortcuts, ["F1"])
         self.act_about = A("&About", self._show_about)
 
@@ -286,9 +294,10 @@ class MainWindow(QMainWindow):
         for a in self.act_schemes.values():
             sm.addAction(a)
         m.addAction(self.act_advance)
-        #: Hook for the prediction / retrain integration (gui/retrain.py): its actions go here.
         self.models_menu = mb.addMenu("&Models")
-        self.models_menu.menuAction().setVisible(False)
+        self.models_menu.addAction(self.act_predict)
+        self.models_menu.addAction(self.act_retrain)
+        self.models_menu.aboutToShow.connect(self._on_models_menu)
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
@@ -486,6 +495,106 @@ class MainWindow(QMainWindow):
         flt = Filter(scheme=scheme, part=part, **({"predicted": name} if axis == "predicted" else {"given": name}))
         self.filter_bar.set_filter(flt)
         self.set_view("grid")
+
+    # -- running the models (gui/predict_runner.py, gui/retrain.py) -------------------------
+
+    def _active_run(self):  # noqa: ANN202 - training.registry.RunInfo | None
+        if self.session is None:
+            return None
+        from fashion_review.training import registry  # no Keras at module level
+
+        return registry.active_run(self.session.ds.fingerprint)
+
+    def _on_models_menu(self) -> None:
+        has = self.session is not None
+        run = self._active_run() if has else None
+        self.act_predict.setEnabled(run is not None and not (self._runner is not None and self._runner.busy))
+        self.act_predict.setStatusTip("Run the active model over every product" if run is not None
+                                      else "No active model yet: retrain first")
+        self.act_retrain.setEnabled(has)
+        if has and not self._device_asked:
+            self._describe_device()
+
+    def _describe_device(self) -> None:
+        """Name the device in the status bar (imports Keras in a worker: only when asked)."""
+        try:
+            from fashion_review.gui.predict_runner import describe_device_async
+        except ImportError:
+            return
+        self._device_asked = True
+        self.device_label.setText("Device: …")
+        describe_device_async(self.set_device)
+
+    def set_device(self, name: str) -> None:
+        self.device_label.setText(f"Device: {name}")
+
+    def predict_catalog(self, predict_fn=None) -> bool:  # noqa: ANN001
+        """Predict the catalog with the active model in a worker; the result replaces the
+        cached predictions.  ``predict_fn`` replaces ``training.predict.predict`` (tests)."""
+        if self.session is None:
+            return False
+        run = self._active_run()
+        if run is None:
+            self.statusBar().showMessage("No active model yet: retrain first (Models > Retrain).", 6000)
+            return False
+        from fashion_review.gui.predict_runner import PredictionRunner
+
+        if self._runner is None:
+            self._runner = PredictionRunner(self, predict_fn=predict_fn)
+            self._runner.device_described.connect(self.set_device)
+            self._runner.progress.connect(self._on_job_progress)
+            self._runner.finished.connect(self._on_predicted)
+            self._runner.failed.connect(lambda msg, _tb: self._error("Prediction failed", msg))
+            self._runner.cancelled.connect(lambda: self.statusBar().showMessage("Prediction cancelled.", 5000))
+        elif predict_fn is not None:
+            self._runner.predict_fn = predict_fn
+        self.progress.setRange(0, 1000)
+        self.progress.show()
+        self._runner.start(run, self.session.ds)
+        return True
+
+    def _on_job_progress(self, p) -> None:  # noqa: ANN001 - tasks.Progress
+        if p.fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * max(0.0, min(1.0, p.fraction))))
+        if p.message:
+            self.statusBar().showMessage(p.message)
+
+    def _on_predicted(self, pred: Predictions) -> None:
+        self.progress.hide()
+        self.set_predictions(pred)
+        self.statusBar().showMessage(f"Predictions of {pred.model_version} for {len(pred):,} products.", 8000)
+
+    def open_retrain(self):  # noqa: ANN201 - the dialog
+        """The one-click retrain dialog (non-modal); activating its run shows its predictions."""
+        if self.session is None:
+            return None
+        from fashion_review.gui.retrain import RetrainDialog
+
+        dlg = RetrainDialog(self.session.ds, self, effective=self.session.table.effective.copy(),
+                            device=self._device_name())
+        dlg.activated.connect(self._on_run_activated)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        self._retrain_dialog = dlg
+        return dlg
+
+    def _device_name(self) -> str | None:
+        text = self.device_label.text()
+        return text.removeprefix("Device: ") if text.startswith("Device: ") and "…" not in text else None
+
+    def _on_run_activated(self, run) -> None:  # noqa: ANN001 - training.registry.RunInfo
+        from fashion_review.review.predictions import load_predictions
+
+        path = getattr(run, "predictions_path", None)
+        if path is not None and path.is_file():
+            self.set_predictions(load_predictions(path))
+            self.statusBar().showMessage(f"Model {run.id} is active; its predictions are shown.", 8000)
+        else:
+            self.statusBar().showMessage(f"Model {run.id} is active; predicting the catalog with it …")
+            self.predict_catalog()
 
     # -- scheme, filter, views ------------------------------------------------------------
 
@@ -984,6 +1093,8 @@ class MainWindow(QMainWindow):
         self.settings.save()
         self._load_job.cancel()
         self._splits_job.cancel()
+        if self._runner is not None:
+            self._runner.cancel()
         self.thumbs.shutdown()
         if self.session is not None:
             self.session.close()

@@ -11,8 +11,9 @@ from fashion_review.review.predictions import save_predictions
 RUN_ID = "test-run"
 
 
-def write_active_run(run_id: str = RUN_ID, seed: int = 1):
-    """Fake predictions of the sample saved as the active run (the documented registry layout)."""
+def write_active_run(run_id: str = RUN_ID, seed: int = 1, record: bool = False):
+    """Fake predictions of the sample saved as the active run (the documented registry layout);
+    with ``record``, also a minimal ``run.json`` so ``training.registry`` lists it."""
     from fashion_review.data import open_dataset
 
     ds = open_dataset(paths.SAMPLE_CATALOG)
@@ -22,6 +23,11 @@ def write_active_run(run_id: str = RUN_ID, seed: int = 1):
         folder = models / "runs" / run_id
         folder.mkdir(parents=True, exist_ok=True)
         save_predictions(pred, folder / "predictions.npz")
+        if record:
+            import json
+
+            (folder / "run.json").write_text(json.dumps({"id": run_id, "schemes": pred.schemes,
+                                                         "classes": pred.classes}), encoding="utf-8")
         (models / "active").write_text(run_id, encoding="utf-8")
     finally:
         ds.close()

@@ -318,3 +318,38 @@ def test_selection_is_shared_by_grid_and_table(make_window):
                                            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     assert sorted(win.selected_pids().tolist()) == sorted(win.model.pids([4, 5, 6, 8]).tolist())
 
+
+
+def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbot, monkeypatch):
+    runner_mod = pytest.importorskip("fashion_review.gui.predict_runner")
+    from _gui_helpers import write_active_run
+
+    from fashion_review.review.fake import fake_predictions
+
+    monkeypatch.setattr(runner_mod, "_device_name", lambda: "CPU (test)")  # no Keras import here
+    win = make_window(predictions=False)
+    write_active_run("run-b", record=True)
+    turns = []
+
+    def fake_predict(run, ds, limit=None, task=None):
+        for k in range(20):
+            task.check()
+            task.report("predict", k / 20, f"batch {k}")
+            import time
+
+            time.sleep(0.01)
+        return fake_predictions(ds.effective(), seed=4, model_version=run.id)
+
+    from PySide6.QtCore import QTimer
+
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: turns.append(1))
+    ticker.start(5)
+    assert win.predict_catalog(predict_fn=fake_predict)
+    with qtbot.waitSignal(win._runner.finished, timeout=30000):
+        pass
+    ticker.stop()
+    assert len(turns) > 5  # the event loop kept turning
+    assert win.session.table.model_version == "run-b" and win.model_label.text() == "Model: run-b"
+    assert win.device_label.text() == "Device: CPU (test)"
+    assert win.model.index(0, 0).data(PRED_ROLE) != ""
