@@ -1,0 +1,790 @@
+"""One-click retrain: a dialog that retrains the model on the corrected labels.
+
+It shows what the class filter keeps and drops with today's corrections, the recipe and epochs,
+and an estimate of the time; trains in a worker with live loss and accuracy curves and Cancel;
+then shows before / after accuracy per scheme and the classes whose recall changed most, and asks
+whether to activate the new model.  Two ways to train:
+
+* **Retrain heads only (fast)**, the default when an active model exists:
+  :func:`fashion_review.training.heads.retrain_heads` keeps its backbone and trains the heads on
+  cached backbone features (minutes on a CPU once the features are cached);
+* **Full retraining**: :func:`fashion_review.training.train.train` with the chosen recipe (hours
+  on a CPU: a GPU is recommended).
+
+The jobs (:func:`heads_job`, :func:`full_job`) are plain functions with a task handle; Keras is
+imported inside them, on the worker's thread.  A cancelled job leaves the registry as it was.
+
+    dlg = RetrainDialog(ds, window, effective=eff)
+    dlg.activated.connect(window.on_model_activated)      # a training.registry.RunInfo
+    dlg.show()
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fashion_review.review import metrics
+from fashion_review.tasks import Cancelled, Progress, Task
+
+HEADS, FULL = "heads", "full"
+#: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
+HEADS_DEFAULT_EPOCHS = 2
+_UNSET = object()
+
+# --------------------------------------------------------------------------------------------
+# Plain functions (no Qt): what the dialog shows and what its worker runs
+
+
+@dataclass
+class FilterSummary:
+    """What the class filter keeps and drops in one scheme with the current corrections."""
+
+    scheme: str
+    min_images: int
+    kept: dict[str, int]  # class -> products with an image, not excluded
+    dropped: dict[str, int]
+    newly_kept: list[str] = field(default_factory=list)  # kept now, unknown to the active model
+    newly_dropped: list[str] = field(default_factory=list)  # known to the active model, dropped now
+
+    @property
+    def images_kept(self) -> int:
+        return int(sum(self.kept.values()))
+
+
+def filter_summaries(ds: Any, schemes: Sequence[str], min_images: int | None = None,
+                     effective: pd.DataFrame | None = None,
+                     model_classes: Mapping[str, Sequence[str]] | None = None) -> dict[str, FilterSummary]:
+    """:meth:`Dataset.class_filter` per scheme, compared with the classes the active model knows."""
+    eff = ds.effective() if effective is None else effective
+    out = {}
+    for s in schemes:
+        cf = ds.class_filter(s, min_images, effective=eff)
+        counts = {str(k): int(v) for k, v in cf.counts_before.items()}
+        kept = {c: counts[c] for c in cf.kept}
+        dropped = {c: counts[c] for c in cf.dropped}
+        known = set(model_classes.get(s, [])) if model_classes else set()
+        out[s] = FilterSummary(s, cf.min_images, kept, dropped,
+                               sorted(set(kept) - known) if known else [],
+                               sorted(known - set(kept)) if known else [])
+    return out
+
+
+#: Images per second by device kind, at 96 x 96, used when the registry holds no measured run.
+#: "train": full training (forward + backward); "features": the backbone alone (inference);
+#: "heads": head-training samples per second on cached features (multihead, 3 heads).
+#: CPU figures: this project's 2-core development machine (benchmarks/retrain_heads.py);
+#: GPU figures: an H100-class card.  Estimates only: other machines differ.
+RATES = {
+    "CPU": {"train": 8.0, "features": 30.0, "heads": 600.0},
+    "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
+}
+
+
+def _kind(device: str | None) -> str:
+    return "GPU" if device and device.upper().startswith("GPU") else "CPU"
+
+
+def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int, device: str | None) -> float | None:
+    """Training images/s of the newest full run of ``recipe`` at ``image_size`` on this kind of device."""
+    for run in reversed(list(runs)):
+        tr = run.record.get("training", {}) if isinstance(run.record.get("training"), dict) else {}
+        if tr.get("heads_only") or run.recipe != recipe or run.image_size != image_size:
+            continue
+        if _kind(tr.get("device")) != _kind(device):
+            continue
+        rate = tr.get("images_per_s")
+        if rate:
+            return float(rate)
+    return None
+
+
+@dataclass
+class Estimate:
+    seconds: float
+    basis: str  # how it was estimated, for the tooltip
+
+    def text(self) -> str:
+        return f"about {format_duration(self.seconds)} (an estimate: {self.basis})"
+
+
+def format_duration(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    if s < 90:
+        return f"{s} s"
+    if s < 90 * 60:
+        return f"{round(s / 60)} min"
+    return f"{s / 3600:.1f} h"
+
+
+def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int, device: str | None,
+                  measured: float | None = None) -> Estimate:
+    """Full training: epochs x (train images / training rate + validation images / inference rate)."""
+    scale = (96.0 / image_size) ** 2
+    rates = RATES[_kind(device)]
+    train_rate = measured if measured else rates["train"] * scale
+    infer_rate = rates["features"] * scale
+    secs = epochs * (n_train / train_rate + n_val / infer_rate) + 30.0
+    basis = (f"{train_rate:,.0f} training images/s measured in an earlier run on this device" if measured
+             else f"{train_rate:,.0f} training images/s, typical of a {_kind(device)} at this size")
+    return Estimate(secs, basis)
+
+
+def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int, device: str | None,
+                   feature_rate: float | None = None, n_total: int = 0) -> Estimate:
+    """Heads: backbone features for products not cached yet, then head epochs on cached features."""
+    rates = RATES[_kind(device)]
+    f_rate = feature_rate or rates["features"] * (96.0 / image_size) ** 2
+    secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
+    basis = (f"{n_missing_features:,} images through the backbone at {f_rate:,.0f}/s"
+             if n_missing_features else "backbone features already cached")
+    return Estimate(secs, basis + f", then {epochs} head epoch{'s' * (epochs != 1)} over {n_train:,} products")
+
+
+def cached_features(ds: Any, run_id: str) -> tuple[int, float | None]:
+    """(products whose backbone features of ``run_id`` are cached, the extraction's images/s).
+
+    Reads the cache's ``meta.json`` (layout of :mod:`fashion_review.training.heads`) without
+    importing Keras.
+    """
+    import json
+
+    try:
+        meta = json.loads((ds.home / "features" / run_id / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0, None
+    if not meta.get("complete") or meta.get("run_id") != run_id:
+        return 0, None
+    return int(meta.get("count", 0)), meta.get("images_per_s")
+
+
+@dataclass
+class RetrainOutcome:
+    """What a retrain produced: the new run and the numbers the dialog compares."""
+
+    mode: str
+    run: Any  # training.registry.RunInfo
+    parent: Any  # RunInfo of the model it is compared with (None when there was none)
+    before: dict[str, metrics.ClassReport]
+    after: dict[str, metrics.ClassReport]
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def accuracy_rows(self) -> list[tuple[str, float | None, float]]:
+        """(scheme, accuracy before, after) on the test part with today's labels."""
+        return [(s, self.before[s].accuracy if s in self.before else None, self.after[s].accuracy)
+                for s in self.after]
+
+    def recall_changes(self, top: int = 5) -> list[tuple[str, str, float, float]]:
+        """(scheme, class, recall before, after), largest changes first, over every scheme."""
+        rows = []
+        for s in self.after:
+            if s in self.before:
+                rows += [(s, *r) for r in metrics.recall_changes(self.before[s], self.after[s], top=top)]
+        rows.sort(key=lambda r: (-abs(r[3] - r[2]), r[0], r[1]))
+        return rows[:top]
+
+
+def heads_job(ds: Any, run: Any = None, *, epochs: int | None = None, limit: int | None = None,
+              min_images: int | None = None, task: Task) -> RetrainOutcome:
+    """Retrain the heads of ``run`` (default: the active run); see :func:`~fashion_review.training.heads.retrain_heads`."""
+    from fashion_review.training.heads import retrain_heads
+
+    t0 = time.perf_counter()
+    res = retrain_heads(ds, run, epochs=epochs, limit=limit, min_images=min_images, task=task)
+    return RetrainOutcome(HEADS, res.run, res.parent, res.before, res.after, time.perf_counter() - t0,
+                          dict(res.timings))
+
+
+def full_job(ds: Any, recipe: str, *, parent: Any = None, scheme: str | None = None, epochs: int | None = None,
+             image_size: int | None = None, limit: int | None = None, min_images: int | None = None,
+             weights: str = "none", task: Task) -> RetrainOutcome:
+    """Train ``recipe`` from scratch on the corrected labels, then score it and ``parent`` on its test part.
+
+    A cancel during the scoring removes the new run again, so a cancelled job never leaves one.
+    """
+    from fashion_review.training import registry
+    from fashion_review.training.train import train
+
+    t0 = time.perf_counter()
+    run = train(ds, recipe, schemes=scheme, epochs=epochs, image_size=image_size, limit=limit, task=task,
+                min_images=min_images, weights=weights)
+    timings = {"train_s": time.perf_counter() - t0}
+    try:
+        t = time.perf_counter()
+        before, after = compare_on_test(ds, run, parent, task)
+        timings["evaluate_s"] = time.perf_counter() - t
+    except BaseException:
+        if run.path.parent == registry.runs_dir(ds.fingerprint):
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    return RetrainOutcome(FULL, run, parent, before, after, time.perf_counter() - t0, timings)
+
+
+def compare_on_test(ds: Any, run: Any, parent: Any, task: Task) -> tuple[dict, dict]:
+    """Per-class reports of ``parent`` (before) and ``run`` (after) on ``run``'s test part, today's labels."""
+    from fashion_review.training import registry
+    from fashion_review.training.evaluate import read_split
+    from fashion_review.training.pipeline import ensure_image_cache
+    from fashion_review.training.predict import infer
+
+    split = read_split(run)
+    test_ids = np.sort(split.index[split.to_numpy() == "test"].to_numpy(np.int64))
+    cache = ensure_image_cache(ds, task)
+    pos = cache.index_of(test_ids)
+    ok = pos >= 0
+    ok[ok] = cache.ok[pos[ok]]
+    test_ids, pos = test_ids[ok], pos[ok]
+    eff = ds.effective()
+    min_images = run.record.get("min_images")
+    labels = {s: ds.usable(s, min_images, eff) for s in run.schemes}
+
+    def reports(r: Any, probs: Mapping[str, np.ndarray]) -> dict[str, metrics.ClassReport]:
+        out = {}
+        for s in run.schemes:
+            if s not in probs:
+                continue
+            names = np.asarray(r.classes[s], dtype=object)[probs[s].argmax(axis=1)]
+            _, g, p = metrics.aligned_labels(labels[s], pd.Series(names, index=test_ids, dtype=object))
+            out[s] = metrics.per_class_report(g, p, run.classes[s])
+        return out
+
+    task.report("evaluate", None, f"scoring the new model on {len(test_ids):,} test products")
+    after_probs, _ = infer(registry.load_model(run), run.schemes, cache.images, pos, task=task, phase="evaluate")
+    after = reports(run, after_probs)
+    before: dict[str, metrics.ClassReport] = {}
+    if parent is not None:
+        common = [s for s in run.schemes if s in parent.schemes]
+        if common:
+            probs = _probs_from_file(parent, test_ids)
+            if probs is None:
+                task.report("evaluate", None, f"scoring the current model {parent.id} on the same products")
+                probs, _ = infer(registry.load_model(parent), common, cache.images, pos, task=task, phase="evaluate")
+            before = reports(parent, {s: probs[s] for s in common if s in probs})
+    return before, after
+
+
+def _probs_from_file(run: Any, ids: np.ndarray) -> dict[str, np.ndarray] | None:
+    from fashion_review.errors import ModelError
+    from fashion_review.review.predictions import load_predictions
+
+    if not run.predictions_path.exists():
+        return None
+    try:
+        pred = load_predictions(run.predictions_path)
+    except ModelError:
+        return None
+    rows = pred.index_of(ids)
+    if (rows < 0).any() or pred.model_version != run.id or \
+            any(pred.classes.get(s) != c for s, c in run.classes.items()):
+        return None
+    return {s: pred.probs[s][rows] for s in pred.schemes}
+
+
+# --------------------------------------------------------------------------------------------
+# Widgets
+
+
+class TrainingCurves(QWidget):
+    """Live loss and accuracy (pyqtgraph): per batch while training, and validation per epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self._pg = pg
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.acc_plot = pg.PlotWidget(title="Accuracy")
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setBackground("w")
+            plot.showGrid(x=True, y=True, alpha=0.3)
+            plot.setLabel("bottom", "epoch")
+            plot.addLegend(offset=(-10, 10))
+            layout.addWidget(plot)
+        self.acc_plot.setYRange(0, 1)
+        blue, orange = pg.mkPen((31, 119, 180), width=2), pg.mkPen((255, 127, 14), width=2)
+        self.loss_curve = self.loss_plot.plot([], [], pen=blue, name="train")
+        self.val_loss_curve = self.loss_plot.plot([], [], pen=orange, symbol="o", symbolSize=6,
+                                                  symbolBrush=(255, 127, 14), name="validation")
+        self.acc_curve = self.acc_plot.plot([], [], pen=blue, name="train")
+        self.val_acc_curve = self.acc_plot.plot([], [], pen=orange, symbol="o", symbolSize=6,
+                                                symbolBrush=(255, 127, 14), name="validation")
+        self.clear()
+
+    def clear(self) -> None:
+        self.x: list[float] = []
+        self.loss: list[float] = []
+        self.acc: list[float] = []
+        self.epochs: list[float] = []
+        self.val_loss: list[float] = []
+        self.val_acc: list[float] = []
+        self._redraw()
+
+    def add_progress(self, p: Progress) -> None:
+        info = p.info
+        if p.phase == "train" and info.get("loss") is not None and info.get("batches"):
+            x = (info["epoch"] - 1) + info["batch"] / info["batches"]
+            self.x.append(float(x))
+            self.loss.append(float(info["loss"]))
+            acc = info.get("accuracy")
+            self.acc.append(float(acc) if acc is not None else math.nan)
+            self._redraw()
+        elif p.phase == "epoch_end":
+            logs = info.get("logs", {})
+            val_loss = logs.get("val_loss")
+            val_accs = [v for k, v in logs.items() if k.startswith("val_") and k.endswith("accuracy")]
+            if val_loss is not None or val_accs:
+                self.epochs.append(float(info.get("epoch", len(self.epochs) + 1)))
+                self.val_loss.append(float(val_loss) if val_loss is not None else math.nan)
+                self.val_acc.append(float(np.mean(val_accs)) if val_accs else math.nan)
+                self._redraw()
+
+    def _redraw(self) -> None:
+        self.loss_curve.setData(self.x, self.loss, connect="finite")
+        self.acc_curve.setData(self.x, self.acc, connect="finite")
+        self.val_loss_curve.setData(self.epochs, self.val_loss, connect="finite")
+        self.val_acc_curve.setData(self.epochs, self.val_acc, connect="finite")
+
+
+class RetrainDialog(QDialog):
+    """The one-click retrain dialog (see the module docstring)."""
+
+    #: A new registry run was written (RunInfo), before any activation.
+    run_created = Signal(object)
+    #: The new run was made the data set's active model (RunInfo).
+    activated = Signal(object)
+    #: The job ended: "finished", "cancelled" or "failed".
+    ended = Signal(str)
+
+    def __init__(self, ds: Any, parent: QWidget | None = None, *, active_run: Any = _UNSET,
+                 effective: pd.DataFrame | None = None, min_images: int | None = None,
+                 limit: int | None = None, image_size: int | None = None, device: str | None = None,
+                 ask_to_activate: bool = True) -> None:
+        super().__init__(parent)
+        from fashion_review.modeling.recipes import list_recipes, load_recipe
+        from fashion_review.training import registry  # no Keras at module level
+
+        self.setWindowTitle("Retrain the model on the corrected labels")
+        self.ds = ds
+        self._registry = registry
+        self._load_recipe = load_recipe
+        self.active_run = registry.active_run(ds.fingerprint) if active_run is _UNSET else active_run
+        self.min_images = min_images
+        self.limit = limit
+        self.image_size = image_size
+        self.device = device
+        self.ask_to_activate = ask_to_activate
+        self.outcome: RetrainOutcome | None = None
+        self.worker = None
+        self._eff = ds.effective() if effective is None else effective
+        self._runs = registry.list_runs(ds.fingerprint)
+
+        # -- what to train ----------------------------------------------------------------
+        self.heads_radio = QRadioButton("Retrain heads only (fast)")
+        self.full_radio = QRadioButton("Full retraining")
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.addButton(self.heads_radio)
+        self.mode_group.addButton(self.full_radio)
+        if self.active_run is not None:
+            self.heads_radio.setToolTip(f"Keeps the backbone of {self.active_run.id} and trains only its heads "
+                                        "on cached backbone features")
+            self.heads_radio.setChecked(True)
+        else:
+            self.heads_radio.setEnabled(False)
+            self.heads_radio.setToolTip("Needs an active model whose backbone it keeps")
+            self.full_radio.setChecked(True)
+        self.recipe_combo = QComboBox()
+        self.recipe_combo.addItems(list_recipes())
+        default_recipe = self.active_run.recipe if self.active_run is not None else "xception-multihead"
+        if self.recipe_combo.findText(default_recipe) >= 0:
+            self.recipe_combo.setCurrentText(default_recipe)
+        self.scheme_combo = QComboBox()
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 500)
+        self.recipe_note = QLabel()
+        self.recipe_note.setWordWrap(True)
+        self.gpu_note = QLabel("Full retraining: a GPU is recommended (hours on a CPU).")
+        f = QFont()
+        f.setBold(True)
+        self.gpu_note.setFont(f)
+        self.device_label = QLabel(f"Device: {device}" if device else "Device: detecting ...")
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+
+        mode_box = QGroupBox("How")
+        mf = QFormLayout(mode_box)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.heads_radio)
+        mode_row.addWidget(self.full_radio)
+        mode_row.addStretch(1)
+        mf.addRow(mode_row)
+        mf.addRow("Recipe:", self.recipe_combo)
+        mf.addRow("Scheme:", self.scheme_combo)
+        mf.addRow("Epochs:", self.epochs_spin)
+        mf.addRow(self.recipe_note)
+        mf.addRow(self.gpu_note)
+        mf.addRow(self.device_label)
+        mf.addRow("Time:", self.estimate_label)
+
+        # -- what the class filter keeps ------------------------------------------------------
+        self.filter_tree = QTreeWidget()
+        self.filter_tree.setHeaderLabels(["Class", "Images"])
+        self.filter_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        filter_box = QGroupBox("Classes with the current corrections")
+        fl = QVBoxLayout(filter_box)
+        fl.addWidget(self.filter_tree)
+
+        # -- progress, curves, results ---------------------------------------------------------
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.status_label = QLabel("Ready.")
+        self.status_label.setWordWrap(True)
+        self.curves = TrainingCurves()
+        self.results_table = QTableWidget(0, 4)
+        self.results_table.setHorizontalHeaderLabels(["Scheme", "Accuracy before", "Accuracy after", "Change"])
+        self.results_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.results_table.verticalHeader().setVisible(False)
+        self.changes_label = QLabel()
+        self.changes_label.setWordWrap(True)
+        self.changes_label.setTextFormat(Qt.TextFormat.RichText)
+        results = QGroupBox("Before / after (test part, today's labels)")
+        rl = QVBoxLayout(results)
+        rl.addWidget(self.results_table)
+        rl.addWidget(self.changes_label)
+        self.results_box = results
+        results.hide()
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.activate_button = QPushButton("Activate the new model")
+        self.activate_button.hide()
+        self.close_button = QPushButton("Close")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.start_button, self.cancel_button, self.activate_button, self.close_button):
+            buttons.addWidget(b)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(mode_box)
+        top.addWidget(filter_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(top, 2)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.curves, 3)
+        layout.addWidget(results, 2)
+        layout.addLayout(buttons)
+        self.resize(1000, 820)
+
+        self.heads_radio.toggled.connect(self._on_options_changed)
+        self.recipe_combo.currentIndexChanged.connect(self._on_recipe_changed)
+        self.scheme_combo.currentIndexChanged.connect(self._on_options_changed)
+        self.epochs_spin.valueChanged.connect(self._on_options_changed)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.activate_button.clicked.connect(self.activate)
+        self.close_button.clicked.connect(self.close)
+        self._on_recipe_changed()
+        if device is None:
+            from fashion_review.gui.predict_runner import describe_device_async
+
+            self._device_worker = describe_device_async(self._on_device)
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return HEADS if self.heads_radio.isChecked() else FULL
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None and not self.worker.is_done
+
+    def _recipe(self) -> Any:
+        return self._load_recipe(self.recipe_combo.currentText())
+
+    def _schemes(self) -> list[str]:
+        if self.mode == HEADS and self.active_run is not None:
+            return list(self.active_run.schemes)
+        recipe = self._recipe()
+        return list(recipe.schemes) if recipe.multihead else [self.scheme_combo.currentText() or recipe.schemes[-1]]
+
+    def _on_device(self, name: str) -> None:
+        self.device = name
+        self.device_label.setText(f"Device: {name}")
+        self._on_options_changed()
+
+    def _on_recipe_changed(self, _i: int = 0) -> None:
+        recipe = self._recipe()
+        self.scheme_combo.blockSignals(True)
+        current = self.scheme_combo.currentText()
+        self.scheme_combo.clear()
+        if not recipe.multihead:
+            self.scheme_combo.addItems(list(recipe.schemes))
+            if current in recipe.schemes:
+                self.scheme_combo.setCurrentText(current)
+            elif self.active_run is not None and len(self.active_run.schemes) == 1 and \
+                    self.active_run.schemes[0] in recipe.schemes:
+                self.scheme_combo.setCurrentText(self.active_run.schemes[0])
+            else:
+                self.scheme_combo.setCurrentIndex(len(recipe.schemes) - 1)
+        self.scheme_combo.blockSignals(False)
+        self._on_options_changed()
+
+    def _on_options_changed(self, *_: Any) -> None:
+        heads = self.mode == HEADS
+        recipe = self._recipe()
+        self.recipe_combo.setEnabled(not heads and not self.busy)
+        self.scheme_combo.setEnabled(not heads and not recipe.multihead and not self.busy)
+        self.epochs_spin.blockSignals(True)
+        if getattr(self, "_last_mode", None) != (self.mode, recipe.name):
+            self.epochs_spin.setValue(HEADS_DEFAULT_EPOCHS if heads else recipe.epochs)
+            self._last_mode = (self.mode, recipe.name)
+        self.epochs_spin.blockSignals(False)
+        size = self.image_size or (self.active_run.image_size if heads and self.active_run else None) \
+            or recipe.image_size
+        if heads:
+            self.recipe_note.setText(f"Keeps the backbone of {self.active_run.id} ({self.active_run.recipe}, "
+                                     f"{size} x {size}); trains its heads on cached backbone features.")
+        else:
+            self.recipe_note.setText(f"{recipe.name}: {recipe.kind}, {size} x {size}, batch {recipe.batch_size}, "
+                                     f"learning rate {recipe.learning_rate:g}, from scratch.")
+        self.gpu_note.setVisible(not heads or not self.device or not self.device.startswith("GPU"))
+        schemes = self._schemes()
+        self._fill_filter(schemes)
+        self.estimate = self._estimate(schemes, size)
+        self.estimate_label.setText(self.estimate.text())
+
+    def _fill_filter(self, schemes: Sequence[str]) -> None:
+        known = self.active_run.classes if self.active_run is not None else None
+        self.summaries = filter_summaries(self.ds, schemes, self.min_images, self._eff, known)
+        tree = self.filter_tree
+        tree.clear()
+        for s, fs in self.summaries.items():
+            top = QTreeWidgetItem([f"{s}: {len(fs.kept)} classes kept, {len(fs.dropped)} dropped "
+                                   f"(at least {fs.min_images} images)", f"{fs.images_kept:,}"])
+            kept = QTreeWidgetItem([f"Kept ({len(fs.kept)})", ""])
+            for c, n in sorted(fs.kept.items(), key=lambda kv: -kv[1]):
+                item = QTreeWidgetItem([c + ("  (new)" if c in fs.newly_kept else ""), f"{n:,}"])
+                kept.addChild(item)
+            dropped = QTreeWidgetItem([f"Dropped ({len(fs.dropped)})", ""])
+            for c, n in sorted(fs.dropped.items(), key=lambda kv: -kv[1]):
+                item = QTreeWidgetItem([c + ("  (the current model knows it)" if c in fs.newly_dropped else ""),
+                                        f"{n:,}"])
+                dropped.addChild(item)
+            top.addChildren([kept, dropped])
+            tree.addTopLevelItem(top)
+            top.setExpanded(True)
+            if fs.newly_kept or fs.newly_dropped:
+                kept.setExpanded(True)
+                dropped.setExpanded(True)
+
+    def _counts(self, schemes: Sequence[str]) -> tuple[int, int, int]:
+        """(train, val, all) products a run of these schemes would see (usable in any scheme)."""
+        union = None
+        parts = None
+        for s in schemes:
+            usable = self.ds.usable(s, self.min_images, effective=self._eff)
+            union = usable.index if union is None else union.union(usable.index)
+            if parts is None:
+                try:
+                    parts = self.ds.split(s, self.min_images, effective=self._eff)
+                except Exception:  # noqa: BLE001 - only for an estimate
+                    parts = None
+        n = len(union) if union is not None else 0
+        if self.limit is not None:
+            n = min(n, self.limit)
+        share = parts.value_counts(normalize=True) if parts is not None and len(parts) else {}
+        return int(n * share.get("train", 0.8)), int(n * share.get("val", 0.1)), n
+
+    def _estimate(self, schemes: Sequence[str], size: int) -> Estimate:
+        n_train, n_val, n = self._counts(schemes)
+        epochs = self.epochs_spin.value()
+        if self.mode == HEADS and self.active_run is not None:
+            cached, rate = cached_features(self.ds, self.active_run.id)
+            n_with_image = int(self._eff["has_image"].sum()) if self.limit is None else n
+            missing = n_with_image - cached
+            return estimate_heads(max(0, missing), n_train, epochs, size, self.device, rate, n_with_image)
+        recipe = self._recipe()
+        measured = measured_train_rate(self._runs, recipe.name, size, self.device)
+        est = estimate_full(n_train, n_val, epochs, size, self.device, measured)
+        if self.active_run is not None:  # scoring old and new models on the test part
+            est.seconds += 2 * max(0, n - n_train - n_val) / (RATES[_kind(self.device)]["features"]
+                                                              * (96.0 / size) ** 2)
+        return est
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self) -> Any:
+        """Start the chosen retraining in a worker; returns the worker."""
+        from fashion_review.gui.workers import Worker, long_pool
+
+        if self.busy:
+            return self.worker
+        epochs = self.epochs_spin.value()
+        if self.mode == HEADS:
+            worker = Worker(heads_job, self.ds, self.active_run, epochs=epochs, limit=self.limit,
+                            min_images=self.min_images)
+        else:
+            recipe = self._recipe()
+            worker = Worker(full_job, self.ds, recipe.name, parent=self.active_run,
+                            scheme=None if recipe.multihead else self.scheme_combo.currentText(),
+                            epochs=epochs, image_size=self.image_size, limit=self.limit,
+                            min_images=self.min_images)
+        s = worker.signals
+        s.progress.connect(self._on_progress)
+        s.result.connect(self._on_result)
+        s.errored.connect(self._on_errored)
+        s.cancelled.connect(self._on_cancelled)
+        self.worker = worker
+        self.outcome = None
+        self.curves.clear()
+        self.results_box.hide()
+        self.activate_button.hide()
+        self.progress_bar.setValue(0)
+        self.status_label.setText("Starting ...")
+        self._set_running(True)
+        return worker.start(long_pool())
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.worker.cancel()
+            self.status_label.setText("Cancelling (within one batch) ...")
+            self.cancel_button.setEnabled(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        for w in (self.heads_radio, self.full_radio, self.epochs_spin):
+            w.setEnabled(not running and (w is not self.heads_radio or self.active_run is not None))
+        self.recipe_combo.setEnabled(not running and self.mode == FULL)
+        self.scheme_combo.setEnabled(not running and self.mode == FULL and not self._recipe().multihead)
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.fraction is None:
+            self.progress_bar.setRange(0, 0)
+        else:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(round(1000 * max(0.0, min(1.0, p.fraction)))))
+        if p.message:
+            self.status_label.setText(f"{p.phase}: {p.message}")
+        self.curves.add_progress(p)
+
+    def _on_result(self, outcome: RetrainOutcome) -> None:
+        self._set_running(False)
+        self.outcome = outcome
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(1000)
+        self.status_label.setText(f"Done in {format_duration(outcome.seconds)}: new run {outcome.run.id} "
+                                  "(not active yet).")
+        self._show_results(outcome)
+        self.run_created.emit(outcome.run)
+        self.ended.emit("finished")
+        self.activate_button.show()
+        if self.ask_to_activate:
+            self._ask_to_activate()
+
+    def _on_errored(self, message: str, tb: str) -> None:
+        self._set_running(False)
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.status_label.setText(f"Failed: {message}")
+        self.status_label.setToolTip(tb)
+        self.ended.emit("failed")
+
+    def _on_cancelled(self) -> None:
+        self._set_running(False)
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.status_label.setText("Cancelled: the registry is unchanged.")
+        self.ended.emit("cancelled")
+
+    def _show_results(self, outcome: RetrainOutcome) -> None:
+        rows = outcome.accuracy_rows()
+        t = self.results_table
+        t.setRowCount(len(rows))
+        for i, (s, before, after) in enumerate(rows):
+            change = "" if before is None else f"{100 * (after - before):+.1f} points"
+            values = [s, "—" if before is None else f"{100 * before:.1f}%", f"{100 * after:.1f}%", change]
+            for j, v in enumerate(values):
+                item = QTableWidgetItem(v)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                t.setItem(i, j, item)
+        changes = outcome.recall_changes(top=6)
+        if changes:
+            lines = [f"{s} <b>{c}</b>: recall {100 * a:.0f}% → {100 * b:.0f}%" for s, c, a, b in changes]
+            self.changes_label.setText("Classes whose recall changed most:<br>" + "<br>".join(lines))
+        else:
+            self.changes_label.setText("No earlier model to compare with." if outcome.parent is None else "")
+        self.results_box.show()
+
+    def _ask_to_activate(self) -> None:
+        o = self.outcome
+        if o is None:
+            return
+        gains = [f"{s}: {100 * (a - b):+.1f} points" for s, b, a in o.accuracy_rows() if b is not None]
+        text = f"Make {o.run.id} the active model?" + (f"\n\nTest accuracy: {', '.join(gains)}." if gains else "")
+        answer = QMessageBox.question(self, "Activate the new model?", text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.activate()
+
+    def activate(self) -> Any:
+        """Make the new run the active model; emits :attr:`activated`."""
+        if self.outcome is None:
+            return None
+        run = self._registry.activate(self.ds.fingerprint, self.outcome.run.id)
+        self.activate_button.hide()
+        self.status_label.setText(f"{run.id} is now the active model.")
+        self.activated.emit(run)
+        return run
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self.cancel()
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        self.cancel()
+        super().reject()
+
+
+__all__ = [
+    "Cancelled", "Estimate", "FilterSummary", "RetrainDialog", "RetrainOutcome", "TrainingCurves",
+    "compare_on_test", "estimate_full", "estimate_heads", "filter_summaries", "full_job", "heads_job",
+]

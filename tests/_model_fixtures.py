@@ -1,0 +1,66 @@
+"""A tiny registry run on the bundled sample, made once per test process.
+
+An untrained multihead model at image size 71 (``training.heads.register_untrained_run``) and the
+sample's image cache are built once in a template home; :func:`sample_with_tiny_run` copies the
+run into the caller's home and links the (read-only) image cache there, so each test module
+gets its own registry and corrections without paying for the Xception build and the image
+decoding again.  Imported by name (``tests/`` is on sys.path through its conftest).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from fashion_review import paths
+
+_TEMPLATE: dict = {}
+
+
+def _template(sample_dir: Path) -> dict:
+    if _TEMPLATE:
+        return _TEMPLATE
+    from fashion_review.data import open_dataset
+    from fashion_review.training import heads
+    from fashion_review.training.pipeline import ensure_image_cache
+
+    root = Path(tempfile.mkdtemp(prefix="fr-model-template-"))
+    atexit.register(shutil.rmtree, root, True)
+    old = os.environ.get(paths.ENV_HOME)
+    os.environ[paths.ENV_HOME] = str(root)
+    try:
+        ds = open_dataset(sample_dir)
+        try:
+            ensure_image_cache(ds)
+            run = heads.register_untrained_run(ds, "xception-multihead", image_size=71)
+            _TEMPLATE.update(cache=ds.home / "image-cache", run=run.path, run_id=run.id)
+        finally:
+            ds.close()
+    finally:
+        if old is None:
+            os.environ.pop(paths.ENV_HOME, None)
+        else:
+            os.environ[paths.ENV_HOME] = old
+    return _TEMPLATE
+
+
+def sample_with_tiny_run(sample_dir: Path, activate: bool = True):
+    """(Dataset of the sample, RunInfo of the untrained run) in the current home (FASHION_REVIEW_HOME)."""
+    from fashion_review.data import open_dataset
+    from fashion_review.training import registry
+
+    t = _template(sample_dir)
+    ds = open_dataset(sample_dir)
+    cache = ds.home / "image-cache"
+    if not cache.exists():
+        cache.symlink_to(t["cache"], target_is_directory=True)
+    target = registry.runs_dir(ds.fingerprint) / t["run_id"]
+    if not target.exists():
+        shutil.copytree(t["run"], target)
+    run = registry.get_run(t["run_id"], ds.fingerprint)
+    if activate:
+        registry.activate(ds.fingerprint, run.id)
+    return ds, run

@@ -1,0 +1,144 @@
+"""The one-click retrain dialog: what it shows, a tiny retrain to completion, and a cancel."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest.importorskip("keras")
+
+from _model_fixtures import sample_with_tiny_run  # noqa: E402
+
+from fashion_review.gui import retrain  # noqa: E402
+from fashion_review.training import registry  # noqa: E402
+
+LIMIT = 160
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, sample_dir):
+    home = tmp_path_factory.mktemp("retrain-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FASHION_REVIEW_HOME", str(home))
+    ds, run = sample_with_tiny_run(sample_dir)
+    # the app always has the active model's predictions: the full retrain's "before" reads them
+    import numpy as np
+
+    from fashion_review.review.predictions import Predictions, save_predictions
+
+    df = ds.catalog.df
+    ids = df.index[df["has_image"].to_numpy()].to_numpy(np.int64)
+    rng = np.random.default_rng(3)
+    probs = {s: rng.dirichlet(np.ones(len(c)), len(ids)).astype(np.float32) for s, c in run.classes.items()}
+    save_predictions(Predictions(ids, run.classes, probs, run.id), run.predictions_path)
+    yield ds, run, home
+    ds.close()
+    mp.undo()
+
+
+@pytest.fixture
+def dialog(env, qtbot, monkeypatch):
+    ds, run, home = env
+    monkeypatch.setenv("FASHION_REVIEW_HOME", str(home))
+    dlg = retrain.RetrainDialog(ds, limit=LIMIT, image_size=71, device="CPU", ask_to_activate=False)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    return dlg
+
+
+def test_dialog_shows_filter_recipe_and_estimate(dialog, env):
+    ds, run, _ = env
+    assert dialog.active_run.id == run.id
+    assert dialog.mode == retrain.HEADS and dialog.heads_radio.isChecked()
+    assert dialog.epochs_spin.value() == retrain.HEADS_DEFAULT_EPOCHS
+    tree = dialog.filter_tree
+    assert tree.topLevelItemCount() == 3
+    top = tree.topLevelItem(2)
+    assert top.text(0).startswith("articleType:") and "kept" in top.text(0)
+    fs = dialog.summaries["articleType"]
+    assert set(fs.kept) == set(run.classes["articleType"]) and fs.dropped  # the sample has rare classes
+    assert top.child(0).childCount() == len(fs.kept)
+    assert "estimate" in dialog.estimate_label.text()
+    dialog.full_radio.setChecked(True)
+    assert dialog.epochs_spin.value() == 10 and dialog.recipe_combo.isEnabled()
+    assert dialog.gpu_note.isVisible() and "GPU is recommended" in dialog.gpu_note.text()
+    dialog.recipe_combo.setCurrentText("xception-paper")
+    assert dialog.scheme_combo.isEnabled() and dialog.scheme_combo.currentText() == "articleType"
+    assert dialog.filter_tree.topLevelItemCount() == 1
+
+
+def test_heads_default_matches_training():
+    from fashion_review.training.heads import DEFAULT_EPOCHS
+
+    assert retrain.HEADS_DEFAULT_EPOCHS == DEFAULT_EPOCHS
+
+
+def test_estimates():
+    slow = retrain.estimate_full(30000, 4000, 10, 96, "CPU")
+    fast = retrain.estimate_full(30000, 4000, 10, 96, "GPU: NVIDIA H100")
+    assert slow.seconds > 20 * fast.seconds and "estimate" in slow.text()
+    measured = retrain.estimate_full(30000, 4000, 10, 96, "CPU", measured=100.0)
+    assert "measured" in measured.basis and measured.seconds < slow.seconds
+    cached = retrain.estimate_heads(0, 30000, 2, 96, "CPU", n_total=44000)
+    cold = retrain.estimate_heads(44000, 30000, 2, 96, "CPU", n_total=44000)
+    assert cold.seconds > cached.seconds and "already cached" in cached.basis
+
+
+def test_heads_retrain_to_completion_then_activate(dialog, env, qtbot):
+    ds, run, _ = env
+    dialog.epochs_spin.setValue(1)
+    with qtbot.waitSignal(dialog.ended, timeout=120000) as ended:
+        dialog.start()
+        assert dialog.busy and not dialog.start_button.isEnabled()
+    assert ended.args == ["finished"], dialog.status_label.text() + dialog.status_label.toolTip()
+    out = dialog.outcome
+    assert out.mode == retrain.HEADS and out.parent.id == run.id
+    assert out.run.record["parent"] == run.id
+    assert dialog.results_table.rowCount() == 3 and dialog.results_box.isVisible()
+    assert len(dialog.curves.x) > 0  # the live curves got the training progress
+    assert registry.active_run(ds.fingerprint).id == run.id  # nothing activated without asking
+    with qtbot.waitSignal(dialog.activated, timeout=5000) as act:
+        dialog.activate_button.click()
+    assert act.args[0].id == out.run.id == registry.active_run(ds.fingerprint).id
+    registry.activate(ds.fingerprint, run.id)  # put the untrained run back for the next tests
+
+
+def test_full_retrain_to_completion(dialog, env, qtbot):
+    ds, run, _ = env
+    dialog.limit = 64
+    dialog.full_radio.setChecked(True)
+    dialog.recipe_combo.setCurrentText("xception-multihead")
+    dialog.epochs_spin.setValue(1)
+    with qtbot.waitSignal(dialog.ended, timeout=180000) as ended:
+        dialog.start()
+    assert ended.args == ["finished"], dialog.status_label.text() + dialog.status_label.toolTip()
+    out = dialog.outcome
+    assert out.mode == retrain.FULL and out.run.image_size == 71
+    assert set(out.after) == set(out.before) == set(run.schemes)
+    assert dialog.results_table.item(0, 1).text().endswith("%")
+    assert registry.active_run(ds.fingerprint).id == run.id
+
+
+def test_full_retrain_cancelled_leaves_registry_unchanged(dialog, env, qtbot):
+    ds, run, _ = env
+    before = sorted(os.listdir(registry.runs_dir(ds.fingerprint)))
+    dialog.limit = 64
+    dialog.full_radio.setChecked(True)
+    dialog.epochs_spin.setValue(3)
+
+    phases = []
+
+    def cancel_when_building(p):  # before Keras traces the training step: a quick test
+        phases.append(p.phase)
+        if p.phase == "build":
+            dialog.cancel()
+
+    dialog.start().signals.progress.connect(cancel_when_building)
+    with qtbot.waitSignal(dialog.ended, timeout=180000) as ended:
+        pass
+    assert ended.args == ["cancelled"] and "build" in phases and "train" not in phases
+    assert "unchanged" in dialog.status_label.text()
+    assert dialog.start_button.isEnabled() and dialog.outcome is None
+    assert sorted(os.listdir(registry.runs_dir(ds.fingerprint))) == before
+    assert registry.active_run(ds.fingerprint).id == run.id
