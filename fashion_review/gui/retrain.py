@@ -477,6 +477,7 @@ class RetrainDialog(QDialog):
         self.results_table.setHorizontalHeaderLabels(["Scheme", "Accuracy before", "Accuracy after", "Change"])
         self.results_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.results_table.verticalHeader().setVisible(False)
+        self.results_table.setMaximumHeight(4 * 30 + 30)
         self.changes_label = QLabel()
         self.changes_label.setWordWrap(True)
         self.changes_label.setTextFormat(Qt.TextFormat.RichText)
@@ -503,13 +504,15 @@ class RetrainDialog(QDialog):
         top.addWidget(mode_box)
         top.addWidget(filter_box)
         layout = QVBoxLayout(self)
-        layout.addWidget(top, 2)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        layout.addWidget(top, 4)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
         layout.addWidget(self.curves, 3)
-        layout.addWidget(results, 2)
+        layout.addWidget(results, 0)
         layout.addLayout(buttons)
-        self.resize(1000, 820)
+        self.resize(1040, 900)
 
         self.heads_radio.toggled.connect(self._on_options_changed)
         self.recipe_combo.currentIndexChanged.connect(self._on_recipe_changed)
@@ -596,8 +599,8 @@ class RetrainDialog(QDialog):
         tree = self.filter_tree
         tree.clear()
         for s, fs in self.summaries.items():
-            top = QTreeWidgetItem([f"{s}: {len(fs.kept)} classes kept, {len(fs.dropped)} dropped "
-                                   f"(at least {fs.min_images} images)", f"{fs.images_kept:,}"])
+            top = QTreeWidgetItem([f"{s}: {len(fs.kept)} classes kept ({fs.images_kept:,} images), "
+                                   f"{len(fs.dropped)} dropped (fewer than {fs.min_images} images)", ""])
             kept = QTreeWidgetItem([f"Kept ({len(fs.kept)})", ""])
             for c, n in sorted(fs.kept.items(), key=lambda kv: -kv[1]):
                 item = QTreeWidgetItem([c + ("  (new)" if c in fs.newly_kept else ""), f"{n:,}"])
@@ -609,6 +612,8 @@ class RetrainDialog(QDialog):
                 dropped.addChild(item)
             top.addChildren([kept, dropped])
             tree.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)
+            top.setToolTip(0, top.text(0))
             top.setExpanded(True)
             if fs.newly_kept or fs.newly_dropped:
                 kept.setExpanded(True)
