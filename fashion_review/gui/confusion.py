@@ -338,22 +338,27 @@ class ConfusionMatrixView(QWidget):
         self,
         predictions,  # noqa: ANN001 - review.predictions.Predictions | None
         labels: Mapping[str, pd.Series],
-        splits: Mapping[str, pd.Series] | None = None,
+        splits: Mapping[str, pd.Series] | pd.Series | None = None,
         model_name: str | None = None,
     ) -> None:
         """Show ``predictions`` against effective ``labels``.
 
         ``labels[scheme]``: id -> effective label over the scheme's usable products
         (``ds.usable(scheme, effective=eff)``); ``splits[scheme]``: id -> "train"/"val"/"test"
-        (``ds.split(scheme, effective=eff)``; without it only "All usable products" has
-        products).  ``model_name`` defaults to the predictions' model version (the run id).
+        (``ds.split(scheme, effective=eff)``), or one Series for every scheme, e.g. the split
+        the model was trained on (``training.evaluate.read_split(run)``: a multihead run takes
+        one part per product for all its heads, so its test part is what it never saw); without
+        it only "All usable products" has products.  ``model_name`` defaults to the predictions' model version (the run id).
         The scheme and part shown are kept when they still exist.
         """
         if predictions is not self._pred:
             self._predicted = {}
         self._pred = predictions
         self._labels = {s: v for s, v in labels.items()}
-        self._splits = dict(splits or {})
+        if isinstance(splits, pd.Series):
+            self._splits = {s: splits for s in self._labels}
+        else:
+            self._splits = dict(splits or {})
         self._model_name = model_name if model_name is not None else (
             getattr(predictions, "model_version", "") if predictions is not None else "")
         schemes = [s for s in (predictions.schemes if predictions is not None else []) if s in self._labels]

@@ -155,3 +155,9 @@ def relabel(ds, pid: int, scheme: str, label: str) -> int:
     eff = ds.effective()
     changes = [Change(pid, f, str(eff.at[pid, f]), v) for f, v in fields_for_label(scheme, label).items()]
     return ds.store.record(changes, author="test")
+
+
+def test_one_split_for_every_scheme(view):
+    split = _splits()["articleType"]
+    view.set_data(_predictions(), _labels(), split)
+    assert view.part() == "test" and view.counts().sum() == 6
