@@ -142,3 +142,24 @@ def test_full_retrain_cancelled_leaves_registry_unchanged(dialog, env, qtbot):
     assert dialog.start_button.isEnabled() and dialog.outcome is None
     assert sorted(os.listdir(registry.runs_dir(ds.fingerprint))) == before
     assert registry.active_run(ds.fingerprint).id == run.id
+
+
+def test_opening_the_dialog_does_not_import_keras(tmp_path, sample_dir):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from fashion_review.data import open_dataset\n"
+        "from fashion_review.gui.retrain import RetrainDialog\n"
+        f"ds = open_dataset({str(sample_dir)!r})\n"
+        "dlg = RetrainDialog(ds, device='CPU')\n"
+        "dlg.show(); app.processEvents()\n"
+        "print(dlg.mode, [m for m in ('keras', 'tensorflow', 'torch') if m in sys.modules])\n"
+    )
+    env = {**os.environ, "FASHION_REVIEW_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "full []"  # no active run: full retraining; no Keras
