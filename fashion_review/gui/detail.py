@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from fashion_review.gui.catalog_model import AGREE_COLOUR, CORRECTED_COLOUR, DISAGREE_COLOUR, SCHEME_TITLES
 from fashion_review.gui.filter_bar import class_combo
+from fashion_review.gui.history import local_time
 from fashion_review.review.table import EXCLUDED, ReviewTable, col
 
 #: Attributes shown in the form, in this order (then any other column of the catalog).
@@ -226,7 +227,7 @@ class DetailPanel(QScrollArea):
         for s in table.schemes:
             g = table.label(pid, s)
             orig = table.label(pid, s, "original")
-            name = _html(SCHEME_TITLES.get(s, s))
+            name = _html(SCHEME_TITLES.get(s, s)).replace(" ", "&nbsp;")
             if s == scheme:
                 name = f"<b>{name}</b>"
             label = _html(g or "(blank)")
@@ -271,7 +272,7 @@ class DetailPanel(QScrollArea):
         else:
             lines = []
             for c in reversed(list(history)):
-                when = c.created_at[:16].replace("T", " ")
+                when = local_time(c.created_at, short=False)
                 src = {"prediction": f"accepted prediction{' of ' + c.model_version if c.model_version else ''}",
                        "bulk": "bulk change", "curator": "by hand", "import": "import"}.get(c.source, c.source)
                 what = f"{_html(c.field)}: {_html(c.old_value) or 'blank'} → <b>{_html(c.new_value)}</b>"

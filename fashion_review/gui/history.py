@@ -18,6 +18,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+def local_time(iso: str, short: bool = True) -> str:
+    """A stored UTC timestamp in local time: just the time when it is today (``short``)."""
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(str(iso)).astimezone()
+    except ValueError:
+        return str(iso)[:16].replace("T", " ")
+    if short and t.date() == datetime.now().astimezone().date():
+        return t.strftime("%H:%M:%S")
+    return t.strftime("%Y-%m-%d %H:%M")
+
+
 SOURCE_TEXT = {"curator": "by hand", "prediction": "accepted prediction", "bulk": "bulk", "import": "import"}
 STATE_TEXT = {"active": "", "undone": "undone", "discarded": "undone, replaced"}
 
@@ -76,10 +89,11 @@ class HistoryPanel(QWidget):
                 state = STATE_TEXT.get(b["state"], b["state"])
                 if state:
                     what = f"{what} ({state})"
-                when = str(b["created_at"])[:19].replace("T", " ")
+                when = local_time(b["created_at"])
                 item = QTreeWidgetItem([str(b["id"]), when, b["author"], what, f"{b['n_changes']:,}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, int(b["id"]))
-                tip = f"batch {b['id']} · {b['n_changes']} field change(s) · {b['author']} · {b['source']}"
+                tip = (f"batch {b['id']} · {local_time(b['created_at'], short=False)} · {b['n_changes']} field "
+                       f"change(s) · {b['author']} · {b['source']}")
                 if b.get("model_version"):
                     tip += f" · model {b['model_version']}"
                 for c in range(5):

@@ -42,7 +42,7 @@ from fashion_review.gui.catalog_model import SCHEME_TITLES, CatalogModel
 from fashion_review.gui.catalog_views import CatalogGrid, CatalogTable, selected_rows
 from fashion_review.gui.detail import DetailPanel
 from fashion_review.gui.filter_bar import FilterBar
-from fashion_review.gui.history import HistoryPanel
+from fashion_review.gui.history import HistoryPanel, local_time
 from fashion_review.gui.session import Session, compute_splits, load_session
 from fashion_review.gui.settings import VIEWS, AppSettings
 from fashion_review.gui.thumbnails import Thumbnails, cache_loader, jpeg_loader
@@ -838,7 +838,7 @@ class MainWindow(QMainWindow):
                    "bulk": "bulk change", "curator": "by hand"}.get(c.source, c.source)
             lines.append(f"{html.escape(c.field)}: given <i>{html.escape(c.old_value) or 'blank'}</i> → "
                          f"<b>{html.escape(c.new_value)}</b> · {html.escape(c.author)}, {who}, "
-                         f"{c.created_at[:16].replace('T', ' ')}")
+                         f"{local_time(c.created_at, short=False)}")
             if len(lines) >= 6:
                 break
         return "<br>".join(lines)

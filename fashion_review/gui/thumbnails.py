@@ -72,7 +72,10 @@ class _LoadJob(QRunnable):
             except Exception:  # noqa: BLE001 - an unreadable file shows as "no image"
                 img = QImage()
             out.append((pid, img))
-        self.signals.done.emit(out)
+        try:
+            self.signals.done.emit(out)
+        except RuntimeError:  # the window closed meanwhile: nobody wants them any more
+            pass
 
 
 class Thumbnails(QObject):
