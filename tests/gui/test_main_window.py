@@ -353,3 +353,24 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
     assert win.session.table.model_version == "run-b" and win.model_label.text() == "Model: run-b"
     assert win.device_label.text() == "Device: CPU (test)"
     assert win.model.index(0, 0).data(PRED_ROLE) != ""
+
+
+def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, qtbot):
+    win = make_window()
+    rows = np.arange(2, 6)
+    pids = win.model.pids(rows)
+    win.select_rows(rows)
+    batch = win.toggle_excluded()
+    item = win.history.tree.topLevelItem(0)
+    assert int(item.text(0)) == batch
+    win.history.tree.itemDoubleClicked.emit(item, 0)
+    assert sorted(rows_of(win).tolist()) == sorted(pids.tolist())
+    assert "4 chosen products" in win.filter_bar.filter().describe()
+    win.filter_bar.clear()
+    assert win.model.rowCount() == 1052
+    # A class name clicked in the confusion view filters to that class (usable products).
+    win._on_confusion_class(S, "Heels")
+    frame = win.session.table.frame
+    shown = frame.loc[rows_of(win)]
+    assert set(shown[col("given", S)]) == {"Heels"} and (shown[col("part", S)] != "").all()
+    assert win.view_name == "grid"
