@@ -32,6 +32,8 @@ def local_time(iso: str, short: bool = True) -> str:
 
 
 SOURCE_TEXT = {"curator": "by hand", "prediction": "accepted prediction", "bulk": "bulk", "import": "import"}
+#: Batches listed (newest first); older ones stay in the store and the CLI.
+MAX_SHOWN = 300
 STATE_TEXT = {"active": "", "undone": "undone", "discarded": "undone, replaced"}
 
 
@@ -77,12 +79,15 @@ class HistoryPanel(QWidget):
         self._grey = QBrush(QColor(150, 150, 150))
 
     def set_batches(self, batches: Sequence[dict], can_undo: bool, can_redo: bool) -> None:
-        """Show ``store.batches()`` (oldest first, as the store gives them)."""
+        """Show ``store.batches()`` (oldest first, as the store gives them); the newest
+        :data:`MAX_SHOWN` only, so a long history never slows a correction down."""
         self.tree.setUpdatesEnabled(False)
         try:
             self.tree.clear()
             items = []
-            for b in reversed(list(batches)):
+            batches = list(batches)
+            older = max(0, len(batches) - MAX_SHOWN)
+            for b in reversed(batches[older:]):
                 what = SOURCE_TEXT.get(b["source"], b["source"])
                 if b.get("note"):
                     what = f"{what}: {b['note']}"
@@ -106,6 +111,10 @@ class HistoryPanel(QWidget):
                         item.setFont(c, f)
                 item.setTextAlignment(4, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 items.append(item)
+            if older:
+                more = QTreeWidgetItem(["", "", "", f"… and {older:,} older batches (fashion-review corrections)", ""])
+                more.setFlags(Qt.ItemFlag.NoItemFlags)
+                items.append(more)
             self.tree.addTopLevelItems(items)
         finally:
             self.tree.setUpdatesEnabled(True)
@@ -113,4 +122,6 @@ class HistoryPanel(QWidget):
         self.redo_button.setEnabled(can_redo)
 
     def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
-        self.batch_activated.emit(int(item.data(0, Qt.ItemDataRole.UserRole)))
+        batch = item.data(0, Qt.ItemDataRole.UserRole)
+        if batch is not None:
+            self.batch_activated.emit(int(batch))
