@@ -6,8 +6,11 @@ catalog: the given labels with the active corrections applied.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +28,8 @@ from fashion_review.data.schemes import (
 from fashion_review.data.splits import DEFAULT_SEED, stored_split
 
 EXCLUDED_FIELD = "excluded"
+#: Written into each data set's home folder: where its styles.csv was read from, and when.
+SOURCE_FILE = "source.json"
 
 
 @dataclass
@@ -100,7 +105,35 @@ class Dataset:
               effective: pd.DataFrame | None = None) -> pd.Series:
         """Series id -> "train"/"val"/"test" over :meth:`usable` products (stored, stable)."""
         labels = self.usable(scheme, min_images, effective)
-        return stored_split(self.split_path(scheme, min_images), labels, seed)
+        path = self.split_path(scheme, min_images)
+        return stored_split(path, labels, seed, inherit=self._earlier_version_of(path))
+
+    def _earlier_version_of(self, split_path: Path) -> Path | None:
+        """The same split file of the newest earlier data set read from the same styles.csv."""
+        if split_path.exists():
+            return None
+        best: tuple[str, Path] | None = None
+        for other in paths.home().joinpath("datasets").glob(f"*/{SOURCE_FILE}"):
+            if other.parent.name == self.fingerprint:
+                continue
+            try:
+                src = json.loads(other.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            candidate = other.parent / "splits" / split_path.name
+            if src.get("csv_path") == str(self.catalog.csv_path) and candidate.exists():
+                if best is None or src.get("opened", "") > best[0]:
+                    best = (src.get("opened", ""), candidate)
+        return best[1] if best else None
+
+    def _note_source(self) -> None:
+        """Remember where this data set was read from (to find its earlier versions)."""
+        try:
+            (self.home / SOURCE_FILE).write_text(json.dumps(
+                {"csv_path": str(self.catalog.csv_path), "images_dir": str(self.catalog.images_dir),
+                 "opened": datetime.now(timezone.utc).isoformat()}), encoding="utf-8")
+        except OSError:
+            pass  # a read-only home still lets the catalog be browsed
 
     def stats(self, min_images: int | None = None) -> dict:
         """The numbers ``fashion-review stats`` prints (see README)."""
@@ -137,4 +170,6 @@ def open_dataset(
 ) -> Dataset:
     """Load the catalog at ``data`` and open its corrections store."""
     catalog = load_catalog(data, csv_path=csv_path, images_dir=images_dir, skip_malformed=skip_malformed)
-    return Dataset(catalog, CorrectionStore.for_dataset(catalog.fingerprint))
+    ds = Dataset(catalog, CorrectionStore.for_dataset(catalog.fingerprint))
+    ds._note_source()
+    return ds

@@ -76,9 +76,20 @@ def write_split_file(path: Path, parts: pd.Series) -> None:
         raise
 
 
-def stored_split(path: Path, labels: pd.Series, seed: int = DEFAULT_SEED) -> pd.Series:
-    """The split of ``labels`` kept in ``path``: computed on first use, then only extended."""
+def stored_split(path: Path, labels: pd.Series, seed: int = DEFAULT_SEED,
+                 inherit: Path | None = None) -> pd.Series:
+    """The split of ``labels`` kept in ``path``: computed on first use, then only extended.
+
+    ``inherit`` names the same split of an earlier version of this data set (its styles.csv was
+    edited or grew); when ``path`` does not exist yet, the earlier assignments are kept for the
+    products they cover, so a new product never moves an existing one to another part.
+    """
     stored = read_split_file(path)
+    if stored is None and inherit is not None:
+        stored = read_split_file(inherit)
+        if stored is not None:
+            stored = stored[stored.index.isin(labels.index)]
+            write_split_file(path, stored)
     if stored is None:
         parts = initial_split(labels, seed)
         write_split_file(path, parts)

@@ -213,3 +213,28 @@ def test_split_file_is_written_atomically(ds, monkeypatch):
         ds.split("articleType", MIN)
     assert path.read_bytes() == good
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp file left
+
+
+def test_a_grown_styles_csv_keeps_the_earlier_parts(ds, data):
+    """New rows change the file's fingerprint (a new data set); its split starts from the old one."""
+    before = ds.split("articleType", MIN)
+    new = _rows({"Shirts": 400, "Heels": 300}, start=20_001)
+    _write(data, [*_rows(SIZES), *new])  # the same styles.csv, grown in place
+    grown = open_dataset(data)
+    try:
+        assert grown.fingerprint != ds.fingerprint
+        after = grown.split("articleType", MIN)
+    finally:
+        grown.close()
+    pd.testing.assert_series_equal(after.loc[before.index], before)
+    assert set(after.index) == set(before.index) | {pid for pid, _ in new}
+
+
+def test_another_data_set_does_not_lend_its_split(ds, tmp_path):
+    ds.split("articleType", MIN)
+    other_dir = _write(tmp_path / "other", _rows({"Shirts": 150, "Jeans": 95, "Watches": 60, "Heels": 41}))
+    other = open_dataset(other_dir)
+    try:
+        assert other._earlier_version_of(other.split_path("articleType", MIN)) is None
+    finally:
+        other.close()
