@@ -115,9 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     res1 = heads.retrain_heads(ds, run, epochs=args.epochs, task=Task(watch))
     fs = res1.feature_stats
     _say(out)
-    _say(out, "## first retrain of this model (backbone features computed and cached)")
-    _say(out, f"features: {fs['computed']:,} images in {fs['seconds']:.0f} s = "
-              f"{fs['images_per_s'] or 0:.1f} images/s at {run.image_size} x {run.image_size}")
+    if fs["computed"]:
+        _say(out, "## first retrain of this model (backbone features computed and cached)")
+        _say(out, f"features: {fs['computed']:,} images in {fs['seconds']:.0f} s = "
+                  f"{fs['images_per_s'] or 0:.1f} images/s at {run.image_size} x {run.image_size}")
+    else:
+        _say(out, "## first retrain in this process (backbone features were already cached in this home)")
     _say(out, f"heads: {res1.run.record['training']['epochs_run']} epochs over "
               f"{res1.run.record['data']['products'].get('train', 0):,} training products "
               f"in {res1.timings['train_s']:.1f} s")
@@ -167,10 +170,11 @@ def main(argv: list[str] | None = None) -> int:
               f"the everyday loop is unchanged (same heads)")
 
     _say(out)
+    first = (f"{fs['seconds'] / 60:.0f} min at {run.image_size} x {run.image_size} here, " if fs["computed"]
+             else "")
     _say(out, "Summary: the everyday loop (corrections, then retrain heads with cached features) took "
               f"{res2.timings['total_s']:.0f} s; the first retrain of a model pays the backbone once "
-              f"({fs['seconds'] / 60:.0f} min at {run.image_size} x {run.image_size} here, about "
-              f"{n_all / rate96 / 60:.0f} min at 96 x 96).")
+              f"({first}about {n_all / rate96 / 60:.0f} min at 96 x 96).")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(out.getvalue(), encoding="utf-8")
     print(f"written to {args.out}")

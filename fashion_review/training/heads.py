@@ -500,19 +500,23 @@ def _min_images(ds: Any, run: Any, min_images: int | None) -> int:
     return int(ds.default_min_images)
 
 
-def _embedding_model(chains: Mapping[str, list[keras.layers.Layer]], feat_shape: tuple[int, ...]) -> keras.Model:
-    """Features -> {scheme: the last hidden Dense's output (the embedding)}, sharing the given layers."""
+def _inference_model(chains: Mapping[str, list[keras.layers.Layer]], feat_shape: tuple[int, ...]) -> keras.Model:
+    """Features -> {scheme: probabilities, "emb__<scheme>": the embedding}, one pass, sharing the layers.
+
+    The embedding is the output of the last hidden Dense layer (the penultimate layer, as
+    ``modeling.embedding_model`` takes it).
+    """
     inp = keras.Input(shape=feat_shape, name="features")
     outs = {}
     for s, chain in chains.items():
         dense_positions = [i for i, layer in enumerate(chain[:-1]) if isinstance(layer, keras.layers.Dense)]
-        if not dense_positions:
-            continue
         x = inp
-        for layer in chain[: dense_positions[-1] + 1]:
+        for i, layer in enumerate(chain):
             x = layer(x)
+            if dense_positions and i == dense_positions[-1]:
+                outs[f"emb__{s}"] = x
         outs[s] = x
-    return keras.Model(inp, outs, name="embeddings")
+    return keras.Model(inp, outs, name="heads_inference")
 
 
 def _reports(probs: dict[str, np.ndarray], classes_pred: Mapping[str, Sequence[str]], labels: dict[str, np.ndarray],
@@ -621,11 +625,12 @@ def retrain_heads(
 
     task.report("predict", None, f"predicting {len(feature_ids):,} products from the cached features")
     t = time.perf_counter()
-    probs = predict_heads(nh.head_model, cache, feature_ids)
     feat_shape = tuple(int(d) for d in parts.feature_tensor.shape[1:])
     chains = {s: [nh.full_model.get_layer(layer.name) for layer in chain] for s, chain in parts.chains.items()}
-    emb_model = _embedding_model({s: (c[1:] if parts.pooled else c) for s, c in chains.items()}, feat_shape)
-    embeddings = predict_heads(emb_model, cache, feature_ids) if emb_model.outputs else {}
+    inference = _inference_model({s: (c[1:] if parts.pooled else c) for s, c in chains.items()}, feat_shape)
+    out = predict_heads(inference, cache, feature_ids)
+    probs = {s: out[s] for s in parts.schemes}
+    embeddings = {s: out[f"emb__{s}"] for s in parts.schemes if f"emb__{s}" in out}
     timings["predict_s"] = time.perf_counter() - t
     row = np.searchsorted(feature_ids, data.ids)
     after = _reports({s: p[row[data.mask("test")]] for s, p in probs.items()}, new_classes, test_labels, new_classes)
