@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         jpeg = jpeg_loader(lambda pid, d=str(cat.images_dir): f"{d}/{int(pid)}.jpg")
         self.thumbs.set_loader(cache_loader(cache, jpeg) if cache is not None else jpeg)
         flt = self.filter_bar.filter()
-        self.model.scheme = flt.scheme
+        self.model.set_scheme(flt.scheme, refilter=False)  # its columns first in the table
         self.model.filter = flt
         self.model.set_table(session.table)
         self._update_classes()
@@ -402,7 +402,8 @@ class MainWindow(QMainWindow):
             self.select_rows([0])
         self.settings.remember(path)
         self.settings.save()
-        self.setWindowTitle(f"Fashion Review — {path.name if path != paths.SAMPLE_CATALOG else 'sample catalog'}")
+        is_sample = path.resolve() == paths.SAMPLE_CATALOG.resolve()
+        self.setWindowTitle(f"Fashion Review — {'sample catalog' if is_sample else path.name}")
         self._refresh_history()
         self._update_confusion()
         if old is not None:
