@@ -12,8 +12,9 @@ feature extraction reports phase ``"features"``, head training ``"train"`` and `
 
 When the heads start with a weightless pooling layer (``GlobalAveragePooling2D`` in the multihead
 recipe, ``Flatten`` in the paper's), the cache holds the pooled vectors, which are what the first
-Dense sees: 2,048 numbers per product for average pooling (170 MB in float16 for 44,000 products),
-18,432 for the paper's Flatten at 96 x 96 (1.6 GB).
+Dense sees: 2,048 numbers per product for average pooling, stored as float32 (350 MB for 42,000
+products: a backbone's pooled features can vary by a per cent or less between products, finer than
+float16 resolves), 18,432 for the paper's Flatten at 96 x 96, stored as float16 (1.6 GB).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from fashion_review.errors import ModelError
 from fashion_review.modeling.factory import backbone_of
 from fashion_review.tasks import Cancelled, Task
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
+#: Feature vectors up to this length are cached as float32, longer ones as float16.
+FLOAT32_MAX_DIM = 4096
 #: Layers that turn the backbone's feature map into a vector without weights.
 _POOLINGS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D")
 IGNORE_LABEL = -1
@@ -208,7 +211,7 @@ class FeatureCache:
 
     path: Path
     ids: np.ndarray  # int64, sorted
-    features: np.ndarray  # float16 memmap (N, *shape)
+    features: np.ndarray  # float32 or float16 memmap (N, *shape)
     meta: dict = field(default_factory=dict)
 
     def index_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -250,7 +253,7 @@ def open_feature_cache(path: Path, run_id: str | None = None) -> FeatureCache | 
 def extract_features(feature_model: keras.Model, images: Any, ids: np.ndarray, out: np.ndarray,
                      *, batch_size: int = 128, task: Task | None = None, done: np.ndarray | None = None,
                      on_chunk: Any = None) -> float:
-    """Run ``feature_model`` over ``images.get(ids)`` batch by batch into ``out`` (float16).
+    """Run ``feature_model`` over ``images.get(ids)`` batch by batch into ``out``.
 
     ``done`` (bool per id) skips rows computed before and is updated as rows are written;
     ``on_chunk()`` is called every few batches (to save progress).  Returns images per second.
@@ -264,7 +267,7 @@ def extract_features(feature_model: keras.Model, images: Any, ids: np.ndarray, o
         rows = todo[start:start + batch_size]
         x = images.get(ids[rows])
         y = feature_model.predict_on_batch(x)
-        out[rows] = np.asarray(keras.ops.convert_to_numpy(y), dtype=np.float16).reshape((len(rows), *out.shape[1:]))
+        out[rows] = np.asarray(keras.ops.convert_to_numpy(y), dtype=out.dtype).reshape((len(rows), *out.shape[1:]))
         if done is not None:
             done[rows] = True
         n_done += len(rows)
@@ -299,12 +302,14 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
 
     feature_model = parts.feature_model()
     shape = [int(d) for d in feature_model.output.shape[1:]]
+    dtype = np.float32 if math.prod(shape) <= FLOAT32_MAX_DIM else np.float16
     all_ids = want if cache is None else np.union1d(want, cache.ids)
     work = final.parent / f".{run_id}.work"
     work.mkdir(parents=True, exist_ok=True)
     wmeta_path = work / "meta.json"
     wmeta = _read_json(wmeta_path)
     resumable = (wmeta.get("version") == FEATURES_VERSION and wmeta.get("shape") == shape
+                 and wmeta.get("dtype") == np.dtype(dtype).name
                  and (work / "ids.npy").exists() and (work / "features.npy").exists()
                  and np.array_equal(np.load(work / "ids.npy"), all_ids))
     if resumable:
@@ -314,7 +319,7 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
         for p in work.iterdir():
             p.unlink()
         np.save(work / "ids.npy", all_ids)
-        out = np.lib.format.open_memmap(work / "features.npy", mode="w+", dtype=np.float16,
+        out = np.lib.format.open_memmap(work / "features.npy", mode="w+", dtype=dtype,
                                         shape=(len(all_ids), *shape))
         done = np.zeros(len(all_ids), bool)
         if cache is not None:
@@ -322,7 +327,8 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
             have = pos >= 0
             out[have] = cache.features[pos[have]]
             done[have] = True
-        _write_json(wmeta_path, {"version": FEATURES_VERSION, "shape": shape, "run_id": run_id})
+        _write_json(wmeta_path, {"version": FEATURES_VERSION, "shape": shape, "run_id": run_id,
+                                 "dtype": np.dtype(dtype).name})
     before = int(done.sum())
 
     def save_progress() -> None:
@@ -338,7 +344,7 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
         save_progress()
     computed = int(done.sum()) - before
     del out
-    meta = {"version": FEATURES_VERSION, "run_id": run_id, "shape": shape, "dtype": "float16",
+    meta = {"version": FEATURES_VERSION, "run_id": run_id, "shape": shape, "dtype": np.dtype(dtype).name,
             "pooled": parts.pooled, "count": int(len(all_ids)), "complete": True,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "images_per_s": rate}
     (work / "done.npy").unlink(missing_ok=True)
