@@ -214,20 +214,19 @@ def active_run(fingerprint: str) -> RunInfo | None:
         return None
     try:
         return read_run(paths.models_home(fingerprint) / RUNS / run_id)
-    except ModelError:
+    except ModelError:  # the run was deleted by hand: no active run
         return None
 
 
 def activate(fingerprint: str, run_id: str | RunInfo) -> RunInfo:
     """Make ``run_id`` the data set's active run (it must be in that data set's registry)."""
-    rid = run_id.id if isinstance(run_id, RunInfo) else str(run_id)
-    if isinstance(run_id, RunInfo) and run_id.path.parent != runs_dir(fingerprint):
-        raise ModelError(f"run {rid} ({run_id.path}) is not in this data set's registry "
-                         f"({runs_dir(fingerprint)}); only registry runs can be active")
-    run = get_run(rid, fingerprint)
-    if run.path.parent.resolve() != runs_dir(fingerprint).resolve():
-        raise ModelError(f"run {rid} is not in this data set's registry ({runs_dir(fingerprint)})")
-    _atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.id + "\n")
+    if isinstance(run_id, RunInfo):
+        if Path(os.path.abspath(run_id.path)).parent != Path(os.path.abspath(runs_dir(fingerprint))):
+            raise ModelError(f"run {run_id.id} ({run_id.path}) is not in this data set's registry "
+                             f"({runs_dir(fingerprint)}); only registry runs can be active")
+        run_id = run_id.path.name
+    run = get_run(str(run_id), fingerprint)
+    _atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.path.name + "\n")
     return run
 
 

@@ -99,7 +99,7 @@ def train(
     take longer than the few batches themselves).  Raises Cancelled
     (leaving the registry unchanged), ModelError, DataError.
     """
-    from fashion_review.modeling import compile_model, configure_precision, describe_device, load_recipe, make_model
+    from fashion_review.modeling import compile_model, configure_precision, load_recipe, make_model
 
     t_start = time.time()
     t0 = time.perf_counter()

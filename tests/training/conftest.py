@@ -1,6 +1,6 @@
 """Shared fixtures of the training tests: a tiny real catalog and one trained run per session.
 
-The tiny catalog is cut from the bundled sample (its real photos): 25 products each of four
+The tiny catalog is cut from the bundled sample (its real photos): 18 products each of four
 article types (Tshirts, Jeans, Casual Shoes, Watches), the sample's 4 Dresses (a class the filter
 drops for articleType and subCategory, kept for gender_master: masked heads) and 3 products
 without an image; ``min_images = 12``.  Training takes seconds per epoch at image size 71.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ARTICLE_TYPES = ("Tshirts", "Jeans", "Casual Shoes", "Watches")
-PER_CLASS = 25
+PER_CLASS = 18
 MIN_IMAGES = 12
 IMAGE_SIZE = 71
 BATCH = 16
