@@ -104,10 +104,11 @@ def filter_summaries(ds: Any, schemes: Sequence[str], min_images: int | None = N
 #: Images per second by device kind, at 96 x 96, used when the registry holds no measured run.
 #: "train": full training (forward + backward); "features": the backbone alone (inference);
 #: "heads": head-training samples per second on cached features (multihead, 3 heads).
-#: CPU figures: this project's 2-core development machine (benchmarks/retrain_heads.py);
-#: GPU figures: an H100-class card.  Estimates only: other machines differ.
+#: CPU figures: this project's 2-core development machine under load (benchmarks/retrain_heads.py:
+#: 54-72 feature images/s, ~1,300 head-training products/s); GPU figures: an H100-class card.
+#: Estimates only: other machines differ.
 RATES = {
-    "CPU": {"train": 8.0, "features": 30.0, "heads": 600.0},
+    "CPU": {"train": 15.0, "features": 55.0, "heads": 1300.0},
     "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
 }
 
