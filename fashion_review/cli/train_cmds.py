@@ -238,19 +238,21 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"no trained models for this data set yet ({registry.runs_dir(fingerprint)}); "
               "train one with `fashion-review train`")
         return 0
-    print(f"{'':2}{'run':<48}{'recipe':<22}{'accuracy':<40}{'corr.':>6}")
+    w_id = max(len("run"), *(len(r["id"]) for r in rows))
+    w_recipe = max(len("recipe"), *(len(r["recipe"]) for r in rows))
+    print(f"  {'run':<{w_id}}  {'recipe':<{w_recipe}}  {'corrections':>11}  accuracy (test; val until evaluated)")
     for r in rows:
         accs = []
         for s in r["schemes"]:
             m = r["metrics"].get(s, {})
-            v, which = (m.get("test_accuracy"), "test") if m.get("test_accuracy") is not None else \
-                (m.get("val_accuracy"), "val")
-            if v is not None:
-                accs.append(f"{s[:12]} {100 * v:.1f}%")
-        which = "test" if any(r["metrics"].get(s, {}).get("test_accuracy") is not None for s in r["schemes"]) else "val"
-        acc = (f"{which}: " + ", ".join(accs)) if accs else "-"
+            test, val = m.get("test_accuracy"), m.get("val_accuracy")
+            if test is not None:
+                accs.append(f"{s} {100 * test:.1f}%")
+            elif val is not None:
+                accs.append(f"{s} {100 * val:.1f}% (val)")
+        corr = "-" if r["corrections"] is None else str(r["corrections"])
         mark = "* " if r["active"] else "  "
-        print(f"{mark}{r['id']:<48}{r['recipe']:<22}{acc:<40}{r['corrections'] if r['corrections'] is not None else '-':>6}")
+        print(f"{mark}{r['id']:<{w_id}}  {r['recipe']:<{w_recipe}}  {corr:>11}  {', '.join(accs) or '-'}")
     print("(* active)" if active_id else "(no active model: `fashion-review models activate RUN --data DIR`)")
     return 0
 
