@@ -13,7 +13,6 @@ Fixtures that train or predict are session-scoped and live in their own home fol
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,7 +124,3 @@ def evaluated(tiny_ds, tiny_home, trained_run, predicted):
 
     with home_env(tiny_home):
         return evaluate(trained_run, tiny_ds)
-
-
-def keras_backend() -> str:
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
