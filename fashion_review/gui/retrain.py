@@ -256,7 +256,7 @@ def full_job(ds: Any, recipe: str, *, parent: Any = None, scheme: str | None = N
 def compare_on_test(ds: Any, run: Any, parent: Any, task: Task) -> tuple[dict, dict]:
     """Per-class reports of ``parent`` (before) and ``run`` (after) on ``run``'s test part, today's labels."""
     from fashion_review.training import registry
-    from fashion_review.training.evaluate import read_split
+    from fashion_review.training.evaluate import cached_probs, read_split
     from fashion_review.training.pipeline import ensure_image_cache
     from fashion_review.training.predict import infer
 
@@ -288,29 +288,12 @@ def compare_on_test(ds: Any, run: Any, parent: Any, task: Task) -> tuple[dict, d
     if parent is not None:
         common = [s for s in run.schemes if s in parent.schemes]
         if common:
-            probs = _probs_from_file(parent, test_ids)
+            probs = cached_probs(parent, test_ids)
             if probs is None:
                 task.report("evaluate", None, f"scoring the current model {parent.id} on the same products")
                 probs, _ = infer(registry.load_model(parent), common, cache.images, pos, task=task, phase="evaluate")
             before = reports(parent, {s: probs[s] for s in common if s in probs})
     return before, after
-
-
-def _probs_from_file(run: Any, ids: np.ndarray) -> dict[str, np.ndarray] | None:
-    from fashion_review.errors import ModelError
-    from fashion_review.review.predictions import load_predictions
-
-    if not run.predictions_path.exists():
-        return None
-    try:
-        pred = load_predictions(run.predictions_path)
-    except ModelError:
-        return None
-    rows = pred.index_of(ids)
-    if (rows < 0).any() or pred.model_version != run.id or \
-            any(pred.classes.get(s) != c for s, c in run.classes.items()):
-        return None
-    return {s: pred.probs[s][rows] for s in pred.schemes}
 
 
 # --------------------------------------------------------------------------------------------

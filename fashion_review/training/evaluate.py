@@ -56,7 +56,7 @@ def read_split(run: registry.RunInfo) -> pd.Series:
     return pd.Series(df["part"].to_numpy(dtype=object), index=pd.Index(df["id"].to_numpy(), name="id"), name="part")
 
 
-def _cached_probs(run: registry.RunInfo, ids: np.ndarray) -> dict[str, np.ndarray] | None:
+def cached_probs(run: registry.RunInfo, ids: np.ndarray) -> dict[str, np.ndarray] | None:
     """The probabilities of ``ids`` from the run's predictions file, when it has them all."""
     from fashion_review.review.predictions import load_predictions
 
@@ -96,7 +96,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
     usable = {s: ds.usable(s, min_images, eff) for s in run.schemes}
     ids = np.sort(split.index.to_numpy(dtype=np.int64))
     task.report("evaluate", None, f"scoring {len(ids):,} products")
-    probs = _cached_probs(run, ids)
+    probs = cached_probs(run, ids)
     source = "predictions.npz"
     if probs is None:
         from fashion_review.training.pipeline import ensure_image_cache
