@@ -222,6 +222,19 @@ class CatalogGrid(QListView):
         super().resizeEvent(event)
         self._apply_size()
 
+    def dataChanged(self, top_left, bottom_right, roles=()) -> None:  # noqa: ANN001, N802
+        """Repaint, never re-lay out: every cell has the grid's size whatever its data.
+
+        QListView lays all rows out again on any ``dataChanged`` (a thumbnail arriving, a
+        correction); on 44,000 rows, with batched layout, that also shrank the scroll range for a
+        moment and threw the view back to the top.  No editors live in the grid, so nothing else
+        of QAbstractItemView's handling is needed.
+        """
+        first, last = self.visible_rows()
+        if first < 0 or bottom_right.row() < first or top_left.row() > last:
+            return
+        self.viewport().update()
+
     def _schedule_visible(self, *_args) -> None:  # noqa: ANN002
         self._visible_timer.start()
 

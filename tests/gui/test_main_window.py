@@ -374,3 +374,37 @@ def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, q
     shown = frame.loc[rows_of(win)]
     assert set(shown[col("given", S)]) == {"Heels"} and (shown[col("part", S)] != "").all()
     assert win.view_name == "grid"
+
+
+def test_corrections_and_thumbnails_repaint_without_relayout(make_window, qtbot, monkeypatch):
+    """QListView re-lays out every row on any dataChanged; the grid must only repaint (on 44k
+    rows a relayout cost ~0.3 s and, batched, threw the view back to the top)."""
+    from PySide6.QtWidgets import QApplication
+
+    from fashion_review.gui.catalog_views import CatalogGrid, QListView
+
+    layouts = []
+
+    def counting_layout(self):
+        layouts.append(1)
+        QListView.doItemsLayout(self)
+
+    monkeypatch.setattr(CatalogGrid, "doItemsLayout", counting_layout)  # before the grid exists
+    win = make_window()
+    assert layouts  # the patch took
+    bar = win.grid.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    qtbot.waitUntil(win.visible_thumbnails_loaded, timeout=20000)
+    value = bar.value()
+    first, _ = win.grid.visible_rows()
+    pid = int(win.model.pids([first])[0])
+    win.settings.advance = False
+    win.select_pids([pid], pid)
+    bar.setValue(value)
+    layouts.clear()
+    with qtbot.waitSignal(win.corrected):
+        win.toggle_excluded()
+    win.model.thumbnails_arrived(win.model.pids(np.arange(first, first + 20)))
+    for _ in range(5):  # let any posted relayout run
+        QApplication.processEvents()
+    assert layouts == [] and bar.value() == value
