@@ -408,3 +408,12 @@ def test_corrections_and_thumbnails_repaint_without_relayout(make_window, qtbot,
     for _ in range(5):  # let any posted relayout run
         QApplication.processEvents()
     assert layouts == [] and bar.value() == value
+
+
+def test_retrain_dialog_opens_from_the_models_menu(make_window, qtbot):
+    pytest.importorskip("fashion_review.gui.retrain")
+    win = make_window(predictions=False)
+    dlg = win.open_retrain()
+    qtbot.waitExposed(dlg)
+    assert dlg.isVisible() and dlg.ds is win.session.ds
+    dlg.close()
