@@ -87,9 +87,9 @@ def test_gui_is_the_default_command():
 
 
 def test_none_survives_many_qt_calls():
-    """PySide6 6.12 on Python < 3.12 drops a reference to None per void Qt call and to True per
-    signal emitted; importing the gui package protects them (gui/_compat.py), so a long session
-    never aborts."""
+    """PySide6-Essentials 6.12.0 on Python < 3.12 drops a reference to None per void Qt call and to
+    True per signal emitted, and a long session aborts (none_dealloc). pyproject.toml keeps PySide6
+    below 6.12; this guards that pin (and any later release with the same bug)."""
     code = (
         "import sys\n"
         "import fashion_review.gui\n"
