@@ -43,7 +43,7 @@ from fashion_review.gui.catalog_views import CatalogGrid, CatalogTable, selected
 from fashion_review.gui.detail import DetailPanel
 from fashion_review.gui.filter_bar import FilterBar
 from fashion_review.gui.history import HistoryPanel, local_time
-from fashion_review.gui.session import Session, compute_splits, load_session
+from fashion_review.gui.session import Session, compute_splits, load_session, run_split
 from fashion_review.gui.settings import VIEWS, AppSettings
 from fashion_review.gui.thumbnails import Thumbnails, cache_loader, jpeg_loader
 from fashion_review.gui.workers import SingleJob, Worker
@@ -58,7 +58,7 @@ CONFUSION_PART = {"all": "usable", "train": "train", "val": "val", "test": "test
 
 def _splits_job(generation: int, session: Session, effective, task=None) -> tuple:  # noqa: ANN001
     """Worker body: the splits of every scheme, tagged so stale results are dropped."""
-    return generation, session, compute_splits(session.ds, effective, task=task)
+    return generation, session, compute_splits(session.ds, effective, task=task, run_split=run_split(session.run))
 
 
 def window_settings() -> QSettings:
@@ -454,6 +454,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             raise RuntimeError("no data set open")
         current, selected = self.current_pid(), self.selected_pids()
+        previous_run = self.session.run
+        self.session.run = self._run_of(pred)
         self.session.table.set_predictions(pred)
         self.model.set_table(self.session.table)
         self._restore_selection(current, selected)
@@ -461,6 +463,20 @@ class MainWindow(QMainWindow):
         self._update_model_label()
         self._update_confusion()
         self._schedule_detail()
+        if getattr(self.session.run, "id", None) != getattr(previous_run, "id", None) and self._splits_done:
+            self._start_splits()  # the parts the new model held out
+
+    def _run_of(self, pred: Predictions | None):  # noqa: ANN202 - training.registry.RunInfo | None
+        """The registry run that made ``pred`` (for its own train/val/test parts), if known."""
+        if pred is None or not pred.model_version or self.session is None:
+            return None
+        from fashion_review.errors import FashionReviewError
+        from fashion_review.training import registry  # no Keras at module level
+
+        try:
+            return registry.get_run(pred.model_version, self.session.ds.fingerprint)
+        except (FashionReviewError, OSError, ValueError):
+            return None
 
     def _update_model_label(self) -> None:
         t = self.session.table if self.session else None

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from fashion_review import paths
 from fashion_review.data.schemes import SCHEME_FIELDS, SCHEMES
 from fashion_review.errors import FashionReviewError
 from fashion_review.review.predictions import Predictions, load_predictions
 from fashion_review.review.table import ReviewTable
 from fashion_review.tasks import Task
 
-PREDICTIONS_FILE = "predictions.npz"
 LABEL_FIELDS = frozenset(f for fs in SCHEME_FIELDS.values() for f in fs)
 
 
@@ -35,6 +33,7 @@ class Session:
     predictions_path: Path | None = None
     image_cache: object | None = None  # data.images.ImageCache
     warning: str = ""  # e.g. a predictions file that could not be read
+    run: object | None = None  # training.registry.RunInfo of the predictions shown
 
     @property
     def store(self):  # noqa: ANN201
@@ -49,40 +48,26 @@ def corrected_ids(values: dict[tuple[int, str], str]) -> set[int]:
     return {pid for (pid, fld) in values if fld in LABEL_FIELDS}
 
 
-def active_predictions_path(fingerprint: str) -> Path | None:
-    """The cached predictions of the data set's active model, or None.
+def active_run(fingerprint: str):  # noqa: ANN201
+    """The data set's active registry run, or None (``training.registry`` imports no Keras)."""
+    from fashion_review.training import registry
 
-    Asks ``training.registry`` when it is installed; else (or when it names no run) reads the
-    documented layout: ``models/<fingerprint>/active`` naming ``runs/<id>/predictions.npz``.
-    """
     try:
-        from fashion_review.training import registry  # no Keras at module level (ARCHITECTURE.md)
-    except ImportError:
-        registry = None
-    if registry is not None and hasattr(registry, "active_run"):
-        try:
-            run = registry.active_run(fingerprint)
-        except (FashionReviewError, OSError, ValueError):
-            run = None
-        if run is not None:
-            folder = None
-            for attr in ("path", "folder", "dir"):
-                folder = getattr(run, attr, None)
-                if folder is not None:
-                    break
-            if folder is None and getattr(run, "id", None):
-                folder = paths.models_home(fingerprint) / "runs" / str(run.id)
-            if folder is not None and (Path(folder) / PREDICTIONS_FILE).is_file():
-                return Path(folder) / PREDICTIONS_FILE
-    models = paths.home() / "models" / fingerprint
+        return registry.active_run(fingerprint)
+    except (FashionReviewError, OSError, ValueError):
+        return None
+
+
+def run_split(run) -> pd.Series | None:  # noqa: ANN001
+    """The active run's own parts (its split.csv), or None when it has none."""
+    if run is None or not run.split_path.is_file():
+        return None
+    from fashion_review.training.registry import read_split
+
     try:
-        run_id = (models / "active").read_text(encoding="utf-8").strip()
-    except OSError:
+        return read_split(run)
+    except FashionReviewError:
         return None
-    if not run_id or os.sep in run_id or run_id in (".", ".."):
-        return None
-    p = models / "runs" / run_id / PREDICTIONS_FILE
-    return p if p.is_file() else None
 
 
 def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Session:
@@ -100,7 +85,8 @@ def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Sess
         values = ds.store.effective()
         eff = ds.effective()
         pred: Predictions | None = None
-        pred_path = active_predictions_path(ds.fingerprint)
+        run = active_run(ds.fingerprint)
+        pred_path = run.predictions_path if run is not None and run.predictions_path.is_file() else None
         warning = ""
         if pred_path is not None:
             try:
@@ -118,13 +104,18 @@ def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Sess
         raise
     if task is not None:
         task.report("open", 1.0, "Ready")
-    return Session(ds, table, Path(data), pred_path if pred is not None else None, cache, warning)
+    return Session(ds, table, Path(data), pred_path if pred is not None else None, cache, warning,
+                   run if pred is not None else None)
 
 
-def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | None = None) -> dict:  # noqa: ANN001
+def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | None = None,  # noqa: ANN001
+                   run_split: pd.Series | None = None) -> dict:
     """Per scheme: ``{"usable": id -> label, "split": id -> part}`` over ``effective``.
 
-    Reads the stored splits (computed and stored on first use, then only extended).
+    Reads the stored splits (computed and stored on first use, then only extended).  With
+    ``run_split`` (the active model's own parts, ``registry.read_split``) its parts win for the
+    products it covers, so "test" in the app means what the model did not train on, also for a
+    multihead model whose parts all come from one scheme's split.
     """
     out = {}
     for k, s in enumerate(schemes):
@@ -132,8 +123,11 @@ def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | No
             task.check()
             task.report("splits", k / len(schemes), f"Split of {s}")
         usable = ds.usable(s, effective=effective)
-        split = ds.split(s, effective=effective)
-        out[s] = {"usable": usable, "split": split.reindex(usable.index)}
+        split = ds.split(s, effective=effective).reindex(usable.index)
+        if run_split is not None:
+            own = run_split.reindex(usable.index)
+            split = own.where(own.notna(), split)
+        out[s] = {"usable": usable, "split": split}
     if task is not None:
         task.report("splits", 1.0, "Splits ready")
     return out

@@ -33,6 +33,7 @@ from fashion_review.errors import ModelError
 from fashion_review.review import metrics
 from fashion_review.tasks import Task
 from fashion_review.training import plots, registry
+from fashion_review.training.registry import read_split  # noqa: F401  (re-exported: retrain, tests)
 
 PARTS = ("train", "val", "test")
 _CURVE_POINTS = 200
@@ -43,17 +44,6 @@ def _thin(a: np.ndarray, n: int = _CURVE_POINTS) -> list[float]:
     if len(a) > n:
         a = a[np.unique(np.linspace(0, len(a) - 1, n).round().astype(int))]
     return [round(float(v), 5) for v in a]
-
-
-def read_split(run: registry.RunInfo) -> pd.Series:
-    """id -> part of the products the run trained and was validated / tested on."""
-    try:
-        df = pd.read_csv(run.split_path, usecols=["id", "part"], dtype={"id": "int64", "part": str})
-    except FileNotFoundError:
-        raise ModelError(f"{run.split_path}: the run has no split file; it cannot be evaluated") from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise ModelError(f"{run.split_path}: not a readable split file ({exc})") from exc
-    return pd.Series(df["part"].to_numpy(dtype=object), index=pd.Index(df["id"].to_numpy(), name="id"), name="part")
 
 
 def cached_probs(run: registry.RunInfo, ids: np.ndarray) -> dict[str, np.ndarray] | None:

@@ -457,3 +457,20 @@ def check_model_matches(model: Any, run: RunInfo) -> None:
         detail = ", ".join(f"{s}: model {m}, record {r}" for s, (m, r) in bad.items())
         raise ModelError(f"{run.model_path}: class counts do not match the run record ({detail}); "
                          f"the model file and {RUN_FILE} are from different runs")
+
+
+def read_split(run: RunInfo) -> "pd.Series":
+    """id -> part of the products the run trained and was validated / tested on (its split.csv).
+
+    A multihead run takes every product's part from one scheme's split, so for its models this,
+    not ``Dataset.split(scheme)``, says which products were held out.
+    """
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(run.split_path, usecols=["id", "part"], dtype={"id": "int64", "part": str})
+    except FileNotFoundError:
+        raise ModelError(f"{run.split_path}: the run has no split file; it cannot be evaluated") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ModelError(f"{run.split_path}: not a readable split file ({exc})") from exc
+    return pd.Series(df["part"].to_numpy(dtype=object), index=pd.Index(df["id"].to_numpy(), name="id"), name="part")

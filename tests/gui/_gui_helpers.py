@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from fashion_review import paths
@@ -11,9 +13,9 @@ from fashion_review.review.predictions import save_predictions
 RUN_ID = "test-run"
 
 
-def write_active_run(run_id: str = RUN_ID, seed: int = 1, record: bool = False):
-    """Fake predictions of the sample saved as the active run (the documented registry layout);
-    with ``record``, also a minimal ``run.json`` so ``training.registry`` lists it."""
+def write_active_run(run_id: str = RUN_ID, seed: int = 1, split=None):
+    """Fake predictions of the sample saved as the active registry run (a minimal ``run.json``,
+    ``predictions.npz`` and, given ``split`` (id -> part), the run's own ``split.csv``)."""
     from fashion_review.data import open_dataset
 
     ds = open_dataset(paths.SAMPLE_CATALOG)
@@ -23,11 +25,10 @@ def write_active_run(run_id: str = RUN_ID, seed: int = 1, record: bool = False):
         folder = models / "runs" / run_id
         folder.mkdir(parents=True, exist_ok=True)
         save_predictions(pred, folder / "predictions.npz")
-        if record:
-            import json
-
-            (folder / "run.json").write_text(json.dumps({"id": run_id, "schemes": pred.schemes,
-                                                         "classes": pred.classes}), encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps({"id": run_id, "schemes": pred.schemes,
+                                                     "classes": pred.classes}), encoding="utf-8")
+        if split is not None:
+            split.rename("part").to_frame().to_csv(folder / "split.csv", index_label="id")
         (models / "active").write_text(run_id, encoding="utf-8")
     finally:
         ds.close()

@@ -290,6 +290,45 @@ def test_confusion_cell_click_filters_to_those_products(make_window, qtbot):
     assert (flt.given, flt.predicted, flt.part) == (classes[g], classes[p], "test")
 
 
+def test_a_runs_own_split_defines_the_parts_shown(qtbot, home_dir):
+    """A multihead run takes every product's part from one scheme's split: its "test" is what the
+    app must call test, in the table's filter and in the confusion view alike."""
+    import pandas as pd
+    from _gui_helpers import write_active_run
+
+    from fashion_review import paths
+    from fashion_review.data import open_dataset
+    from fashion_review.gui.main_window import MainWindow
+    from fashion_review.gui.settings import AppSettings
+
+    ds = open_dataset(paths.SAMPLE_CATALOG)
+    try:
+        own = ds.split("gender_master")  # what a multihead run stores as its split.csv
+        article = ds.split(S)
+    finally:
+        ds.close()
+    common = article.index.intersection(own.index)
+    assert (own.loc[common] != article.loc[common]).any()  # the two splits really differ
+    write_active_run(split=own)
+    win = MainWindow(AppSettings(author="tester"))
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.loaded, timeout=30000):
+        win.open_dataset(paths.SAMPLE_CATALOG)
+    if not win._splits_done:
+        with qtbot.waitSignal(win.splits_ready, timeout=60000):
+            pass
+    # the run's part where it has one, else the scheme's stored split (a product it never saw)
+    parts = own.reindex(article.index).fillna(article)
+    expected_test = sorted(parts.index[parts == "test"].tolist())
+    win.filter_bar.set_filter(Filter(scheme=S, part="test"))
+    assert sorted(rows_of(win).tolist()) == expected_test
+    view = win.confusion
+    view.set_scheme(S)
+    view.set_part("test")
+    assert int(view.counts().sum()) == len(expected_test)
+
+
 def test_window_layout_and_last_data_set_are_remembered(make_window, home_dir):
     from fashion_review import paths
     from fashion_review.gui.settings import AppSettings
@@ -328,7 +367,7 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
 
     monkeypatch.setattr(runner_mod, "_device_name", lambda: "CPU (test)")  # no Keras import here
     win = make_window(predictions=False)
-    write_active_run("run-b", record=True)
+    write_active_run("run-b")
     turns = []
 
     def fake_predict(run, ds, limit=None, task=None):
