@@ -13,7 +13,13 @@ What it does, in a home folder of its own (never the user's):
    tiny here (``training.train``: multihead recipe, ``--image-size``, 1 epoch on the first
    ``--tiny-limit`` products) -- the heads path only needs *a* backbone, so the timings hold for
    any model of that recipe and size;
-3. first retrain: computes the backbone features of every product with an image (cached on disk,
+3. "predict, then retrain heads": ``training.predict.predict`` (the app runs it for every new run)
+   stores the backbone features of the products it predicts as a by-product of its one pass.
+   Timed on the first ``--predict-sample`` products, without and with the feature cache, to give
+   the cost of that by-product; the first retrain below then finds those products cached.  After
+   a predict of the whole catalog, a retrain computes no features at all: it costs what the
+   everyday loop (4.) costs;
+3b. first retrain: computes the backbone features of every product with an image (cached on disk,
    keyed by the run id) and trains the heads -- what the very first retrain of a model costs;
 4. ``--corrections`` synthetic label corrections (the curator's round), then the second
    retrain: features from the cache, heads trained on the corrected labels -- the everyday loop;
@@ -63,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny-limit", type=int, default=1000)
     ap.add_argument("--corrections", type=int, default=200)
     ap.add_argument("--sample-96", type=int, default=640, help="images for the 96 x 96 extraction speed")
+    ap.add_argument("--predict-sample", type=int, default=512,
+                    help="products for the predict timing with and without the feature cache (0: skip)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "retrain_heads.txt"))
     args = ap.parse_args(argv)
 
@@ -104,6 +112,32 @@ def main(argv: list[str] | None = None) -> int:
         _say(out, f"no trained run in this home: trained a tiny one, {run.id} (xception-multihead, "
                   f"{args.image_size} x {args.image_size}, 1 epoch on the first {args.tiny_limit} products) "
                   f"in {time.perf_counter() - t:.0f} s")
+
+    # "predict, then retrain heads": the feature cache as a by-product of predict, on a sample
+    predict_note = None
+    if args.predict_sample:
+        from fashion_review.training.predict import predict
+
+        n_s = args.predict_sample
+        predict(run, ds, limit=min(n_s, 128), features=False, out=home / "warm.npz")  # warm-up (graph build)
+        t = time.perf_counter()
+        predict(run, ds, limit=n_s, features=False, out=home / "plain.npz")
+        t_plain = time.perf_counter() - t
+        feats_before = heads.open_feature_cache(heads.features_dir(Path(ds.home), run.id), run.id)
+        t = time.perf_counter()
+        predict(run, ds, limit=n_s, features=True, out=home / "with-features.npz")
+        t_feat = time.perf_counter() - t
+        fc = heads.open_feature_cache(heads.features_dir(Path(ds.home), run.id), run.id)
+        n_all_img = int(cache.ok.sum())
+        _say(out)
+        _say(out, "## predict, then retrain heads (predict stores the backbone features in the same pass)")
+        _say(out, f"predict {n_s:,} products: {t_plain:.1f} s without the feature cache, {t_feat:.1f} s with it "
+                  f"({100 * (t_feat - t_plain) / t_plain:+.0f}%; {'a cache was there before' if feats_before else 'cache written'}"
+                  f", {len(fc.ids) if fc is not None else 0:,} products cached)")
+        predict_note = (n_all_img, n_s / t_feat)
+        _say(out, f"the whole catalog: predict about {n_all_img / (n_s / t_feat) / 60:.0f} min "
+                  f"({n_s / t_feat:.1f} images/s; the app runs it for every new run anyway), after which "
+                  "retrain heads computes no features (see the everyday loop below)")
 
     rates: list[float] = []
 
@@ -172,9 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     _say(out)
     first = (f"{fs['seconds'] / 60:.0f} min at {run.image_size} x {run.image_size} here, " if fs["computed"]
              else "")
+    after_predict = (" A retrain right after the run's predict (which caches the features of every product "
+                     f"it predicts) costs what the everyday loop costs, about {res2.timings['total_s']:.0f} s."
+                     if predict_note else "")
     _say(out, "Summary: the everyday loop (corrections, then retrain heads with cached features) took "
               f"{res2.timings['total_s']:.0f} s; the first retrain of a model pays the backbone once "
-              f"({first}about {n_all / rate96 / 60:.0f} min at 96 x 96).")
+              f"({first}about {n_all / rate96 / 60:.0f} min at 96 x 96) unless the run was predicted "
+              f"first.{after_predict}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(out.getvalue(), encoding="utf-8")
     print(f"written to {args.out}")

@@ -15,6 +15,10 @@ recipe, ``Flatten`` in the paper's), the cache holds the pooled vectors, which a
 Dense sees: 2,048 numbers per product for average pooling, stored as float32 (350 MB for 42,000
 products: a backbone's pooled features can vary by a per cent or less between products, finer than
 float16 resolves), 18,432 for the paper's Flatten at 96 x 96, stored as float16 (1.6 GB).
+
+:func:`fashion_review.training.predict.predict` writes the same cache as a by-product of its one
+pass over the catalog (:class:`FeatureWriter`), so after a predict of a run, retraining its heads
+skips the backbone for the products predicted.
 """
 
 from __future__ import annotations
@@ -302,7 +306,7 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
 
     feature_model = parts.feature_model()
     shape = [int(d) for d in feature_model.output.shape[1:]]
-    dtype = np.float32 if math.prod(shape) <= FLOAT32_MAX_DIM else np.float16
+    dtype = feature_dtype(shape)
     all_ids = want if cache is None else np.union1d(want, cache.ids)
     work = final.parent / f".{run_id}.work"
     work.mkdir(parents=True, exist_ok=True)
@@ -349,6 +353,21 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "images_per_s": rate}
     (work / "done.npy").unlink(missing_ok=True)
     _write_json(work / "meta.json", meta)
+    _install(work, final, run_id)
+    cache = open_feature_cache(final, run_id)
+    if cache is None:  # pragma: no cover - just written
+        raise RuntimeError(f"the features just written to {final} cannot be read back")
+    return cache, {"computed": computed, "cached": int(len(all_ids)) - computed,
+                   "seconds": time.perf_counter() - t0, "images_per_s": rate}
+
+
+def feature_dtype(shape: Sequence[int]) -> type:
+    """float32 for feature vectors up to :data:`FLOAT32_MAX_DIM` numbers, float16 beyond."""
+    return np.float32 if math.prod(shape) <= FLOAT32_MAX_DIM else np.float16
+
+
+def _install(work: Path, final: Path, run_id: str) -> None:
+    """Rename the finished folder ``work`` to ``final``, replacing an older cache there."""
     old = None
     if final.exists():
         old = final.parent / f".{run_id}.old-{uuid.uuid4().hex[:8]}"
@@ -356,11 +375,118 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
     os.replace(work, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    cache = open_feature_cache(final, run_id)
-    if cache is None:  # pragma: no cover - just written
-        raise RuntimeError(f"the features just written to {final} cannot be read back")
-    return cache, {"computed": computed, "cached": int(len(all_ids)) - computed,
-                   "seconds": time.perf_counter() - t0, "images_per_s": rate}
+
+
+_WRITER_PREFIX = ".writer-"
+
+
+def _remove_stale_writers(folder: Path) -> None:
+    """Remove the temp folders of :class:`FeatureWriter` s whose process is gone (a kill, a crash)."""
+    if not folder.is_dir():
+        return
+    for p in folder.glob(_WRITER_PREFIX + "*"):
+        try:
+            pid = int(p.name[len(_WRITER_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
+
+
+class FeatureWriter:
+    """Write a run's feature cache from features computed elsewhere, in the layout :func:`ensure_features` reads.
+
+    For :func:`fashion_review.training.predict.predict`, whose single pass over the catalog yields the
+    backbone features beside the probabilities: ``ids`` (sorted, unique) are the products that pass
+    covers, ``shape`` one product's features (:attr:`ModelParts.feature_tensor`).  Rows arrive in
+    ``ids`` order through :meth:`write` and go straight to a memory map in a temp folder
+    (``features/.writer-<pid>-...``), never into RAM all at once.  :meth:`commit` (only when every
+    row was written) copies the rows of an earlier complete cache of the run for products outside
+    ``ids``, marks the cache complete and renames it into place; :meth:`discard` (a cancel, an
+    error) removes the temp folder, so an unfinished pass never leaves a cache that
+    :func:`open_feature_cache` accepts.
+    """
+
+    def __init__(self, dataset_home: Path, run_id: str, ids: np.ndarray, shape: Sequence[int], pooled: bool) -> None:
+        self.run_id = run_id
+        self.final = features_dir(dataset_home, run_id)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_writers(self.final.parent)
+        self.ids = np.asarray(ids, dtype=np.int64)
+        if len(self.ids) > 1 and not (np.diff(self.ids) > 0).all():
+            raise ValueError("FeatureWriter: ids must be sorted and unique")
+        self.shape = [int(d) for d in shape]
+        self.dtype = feature_dtype(self.shape)
+        self.pooled = bool(pooled)
+        old = open_feature_cache(self.final, run_id)
+        self._old = old if old is not None and list(old.features.shape[1:]) == self.shape \
+            and old.features.dtype == self.dtype else None
+        self.all_ids = self.ids if self._old is None else np.union1d(self.ids, self._old.ids)
+        self._rows = np.searchsorted(self.all_ids, self.ids)
+        self.tmp = self.final.parent / f"{_WRITER_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{run_id}"
+        self.tmp.mkdir()
+        try:
+            np.save(self.tmp / "ids.npy", self.all_ids)
+            self._out = np.lib.format.open_memmap(self.tmp / "features.npy", mode="w+", dtype=self.dtype,
+                                                  shape=(len(self.all_ids), *self.shape))
+        except BaseException:
+            self.discard()
+            raise
+        self.written = 0
+
+    @staticmethod
+    def needed(dataset_home: Path, run_id: str, ids: np.ndarray) -> bool:
+        """False when a complete cache of the run already holds every one of ``ids``."""
+        cache = open_feature_cache(features_dir(dataset_home, run_id), run_id)
+        return cache is None or not (cache.index_of(ids) >= 0).all()
+
+    def write(self, start: int, features: np.ndarray) -> None:
+        """Features of ``ids[start:start + len(features)]``."""
+        n = len(features)
+        if start != self.written:
+            raise ValueError(f"FeatureWriter: rows must arrive in order (expected {self.written}, got {start})")
+        self._out[self._rows[start:start + n]] = np.asarray(features).reshape((n, *self.shape)).astype(self.dtype)
+        self.written += n
+
+    def commit(self, images_per_s: float | None = None) -> FeatureCache:
+        """Mark the cache complete and put it in place (every row of ``ids`` must have been written)."""
+        try:
+            if self.written != len(self.ids):
+                raise ValueError(f"FeatureWriter: {self.written} of {len(self.ids)} rows written")
+            if self._old is not None:
+                pos = self._old.index_of(self.all_ids)
+                rest = np.ones(len(self.all_ids), bool)
+                rest[self._rows] = False
+                if rest.any():
+                    self._out[np.flatnonzero(rest)] = self._old.features[pos[rest]]
+            self._out.flush()
+            del self._out
+            self._old = None  # its memory map must not pin the old folder
+            _write_json(self.tmp / "meta.json", {
+                "version": FEATURES_VERSION, "run_id": self.run_id, "shape": self.shape,
+                "dtype": np.dtype(self.dtype).name, "pooled": self.pooled, "count": int(len(self.all_ids)),
+                "complete": True, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "images_per_s": images_per_s,
+                "source": "predict"})
+            _install(self.tmp, self.final, self.run_id)
+        except BaseException:
+            self.discard()
+            raise
+        cache = open_feature_cache(self.final, self.run_id)
+        if cache is None:  # pragma: no cover - just written
+            raise RuntimeError(f"the features just written to {self.final} cannot be read back")
+        return cache
+
+    def discard(self) -> None:
+        """Remove the unfinished cache (a cancel, an error); an earlier complete cache stays."""
+        self.__dict__.pop("_out", None)
+        self._old = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _read_json(path: Path) -> dict:

@@ -2,12 +2,18 @@
 
 :func:`predict` runs the model once over the image cache (one forward pass gives every scheme's
 probabilities and each head's penultimate-layer embedding) and stores the result as
-``predictions.npz`` in the run folder (or ``out``), which the app opens without Keras.
+``predictions.npz`` in the run folder (or ``out``), which the app opens without Keras.  The same
+pass also yields the backbone features "retrain heads" trains on, and fills that run's feature
+cache (:class:`fashion_review.training.heads.FeatureWriter`), so the first retrain after a predict
+does not run the backbone again.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,8 @@ class PredictProgress(keras.callbacks.Callback):
         self.phase = phase
         self.min_interval = min_interval
         self._last = 0.0
+        #: Batches done before the current ``predict`` call (when one pass is split into several calls).
+        self.offset = 0
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
         import time
@@ -40,10 +48,11 @@ class PredictProgress(keras.callbacks.Callback):
         if self.task is None:
             return
         now = time.perf_counter()
-        if batch + 1 >= self.batches or now - self._last >= self.min_interval:
+        done = self.offset + batch + 1
+        if done >= self.batches or now - self._last >= self.min_interval:
             self._last = now
-            self.task.report(self.phase, (batch + 1) / self.batches, f"batch {batch + 1}/{self.batches}",
-                             batch=batch + 1, batches=self.batches)
+            self.task.report(self.phase, done / self.batches, f"batch {done}/{self.batches}",
+                             batch=done, batches=self.batches)
         if self.task.cancelled:
             raise Cancelled()
 
@@ -55,31 +64,66 @@ def _output_tensor(model: Any, scheme: str) -> Any:
         raise ModelError(f"model {model.name!r} has no output named {scheme!r}") from None
 
 
+#: With a feature sink, one pass is split into ``predict`` calls of about this many bytes of features.
+FEATURE_CHUNK_BYTES = 64 << 20
+
+
 def infer(model: Any, schemes: list[str], images: Any, rows: np.ndarray, *, batch_size: int = DEFAULT_BATCH,
-          embeddings: bool = False, task: Task | None = None, phase: str = "predict"
+          embeddings: bool = False, task: Task | None = None, phase: str = "predict",
+          feature_tensor: Any = None, feature_sink: Callable[[int, np.ndarray], None] | None = None,
           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Probabilities (float32) and, when asked, embeddings (float16) per scheme for ``images[rows]``."""
+    """Probabilities (float32) and, when asked, embeddings (float16) per scheme for ``images[rows]``.
+
+    ``feature_tensor`` (a tensor of ``model``'s graph, e.g. the backbone's pooled output) is
+    computed in the same pass and handed to ``feature_sink(start, array)`` for
+    ``rows[start:start + len(array)]``, in order, a chunk of about :data:`FEATURE_CHUNK_BYTES` at
+    a time (the features of a whole catalog are never all in memory).
+    """
     from fashion_review.modeling import embedding_model
 
     outputs = [_output_tensor(model, s) for s in schemes]
     if embeddings:
         outputs += [embedding_model(model, s).outputs[0] for s in schemes]
+    with_features = feature_tensor is not None and feature_sink is not None
+    if with_features:
+        outputs.append(feature_tensor)
     combined = keras.Model(model.inputs, outputs, name=f"{model.name}_predict")
     n = len(rows)
+    n_emb = len(schemes) if embeddings else 0
     if n == 0:
         probs = {s: np.zeros((0, int(o.shape[-1])), np.float32) for s, o in zip(schemes, outputs)}
-        embs = {s: np.zeros((0, int(o.shape[-1])), np.float16) for s, o in zip(schemes, outputs[len(schemes):])}
+        embs = {s: np.zeros((0, int(o.shape[-1])), np.float16)
+                for s, o in zip(schemes, outputs[len(schemes):len(schemes) + n_emb])}
         return probs, embs
-    batches = make_batches(images, rows, None, batch_size)
-    try:
-        out = combined.predict(batches.data, verbose=0, callbacks=[PredictProgress(task, batches.batches, phase)])
-    finally:
-        batches.close()
-    if not isinstance(out, (list, tuple)):
-        out = [out]
-    out = [np.asarray(keras.ops.convert_to_numpy(o)) for o in out]
-    probs = {s: out[i].astype(np.float32) for i, s in enumerate(schemes)}
-    embs = {s: out[len(schemes) + i].astype(np.float16) for i, s in enumerate(schemes)} if embeddings else {}
+    rows = np.asarray(rows)
+    total_batches = math.ceil(n / batch_size)
+    if with_features:
+        row_bytes = 4 * math.prod(int(d) for d in feature_tensor.shape[1:])
+        chunk = batch_size * max(1, FEATURE_CHUNK_BYTES // max(1, row_bytes * batch_size))
+    else:
+        chunk = n
+    progress = PredictProgress(task, total_batches, phase)
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(schemes) + n_emb)]
+    for start in range(0, n, chunk):
+        batches = make_batches(images, rows[start:start + chunk], None, batch_size)
+        progress.offset = start // batch_size
+        try:
+            out = combined.predict(batches.data, verbose=0, callbacks=[progress])
+        finally:
+            batches.close()
+        if not isinstance(out, (list, tuple)):
+            out = [out]
+        out = [np.asarray(keras.ops.convert_to_numpy(o)) for o in out]
+        for i in range(len(schemes)):
+            parts[i].append(out[i].astype(np.float32, copy=False))
+        for i in range(len(schemes), len(schemes) + n_emb):
+            parts[i].append(out[i].astype(np.float16))
+        if with_features:
+            feature_sink(start, out[-1])
+        del out
+    cat = [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
+    probs = {s: cat[i] for i, s in enumerate(schemes)}
+    embs = {s: cat[len(schemes) + i] for i, s in enumerate(schemes)} if embeddings else {}
     return probs, embs
 
 
@@ -100,12 +144,20 @@ def prediction_ids(ds: Any, cache: Any, limit: int | None = None) -> np.ndarray:
 
 def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = None,
             out: str | os.PathLike[str] | None = None, batch_size: int = DEFAULT_BATCH,
-            embeddings: bool = True) -> Predictions:
+            embeddings: bool = True, features: bool = True) -> Predictions:
     """Probabilities (and embeddings) of ``run``'s model for every product of ``ds`` with an image.
 
     ``ids`` are sorted ascending.  Saved atomically to ``out`` or the run's ``predictions.npz``
     (phase "predict"; raises Cancelled, leaving any earlier file as it was).
+
+    With ``features`` (the default) the same pass also stores the backbone features of the
+    predicted products in the run's feature cache (:mod:`fashion_review.training.heads`: same
+    place, key and format), so a "retrain heads" of this run afterwards skips the backbone for
+    them.  Skipped when the cache already holds them all, or the model does not split into
+    backbone and heads.  The cache is renamed into place only after the whole pass (and the
+    predictions file): a cancel or an error leaves the cache as it was.
     """
+    from fashion_review.training import heads
     from fashion_review.training.registry import load_model
 
     run = registry.get_run(run, ds.fingerprint)
@@ -115,12 +167,34 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
     task.report("predict", None, f"loading model {run.id}")
     model = load_model(run)
     task.check()
-    probs, embs = infer(model, run.schemes, cache.images, cache.index_of(ids), batch_size=batch_size,
-                        embeddings=embeddings, task=task)
-    pred = Predictions(ids=ids, classes=run.classes, probs=probs, model_version=run.id, embeddings=embs)
-    task.check()
-    path = Path(out) if out is not None else run.predictions_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_predictions(pred, path)
-    task.report("predict", 1.0, f"{len(ids):,} products predicted, saved to {path}")
+    writer = None
+    feature_tensor = None
+    if features and len(ids) and heads.FeatureWriter.needed(Path(ds.home), run.id, ids):
+        try:
+            parts = heads.split_model(model, run.schemes)
+        except ModelError:
+            parts = None  # not a backbone + heads model: predictions only
+        if parts is not None:
+            feature_tensor = parts.feature_tensor
+            writer = heads.FeatureWriter(Path(ds.home), run.id, ids,
+                                         [int(d) for d in feature_tensor.shape[1:]], parts.pooled)
+    try:
+        t0 = time.perf_counter()
+        probs, embs = infer(model, run.schemes, cache.images, cache.index_of(ids), batch_size=batch_size,
+                            embeddings=embeddings, task=task, feature_tensor=feature_tensor,
+                            feature_sink=writer.write if writer is not None else None)
+        rate = len(ids) / (time.perf_counter() - t0)
+        pred = Predictions(ids=ids, classes=run.classes, probs=probs, model_version=run.id, embeddings=embs)
+        task.check()
+        path = Path(out) if out is not None else run.predictions_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_predictions(pred, path)
+        if writer is not None:
+            writer.commit(images_per_s=rate)
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    saved = f", backbone features cached for {len(ids):,}" if writer is not None else ""
+    task.report("predict", 1.0, f"{len(ids):,} products predicted, saved to {path}{saved}")
     return pred
