@@ -24,16 +24,16 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.tasks import Task
 
 __all__ = [
@@ -533,19 +533,7 @@ def _tmp_dir_prefixes(cache_dir: Path) -> tuple[str, str]:
 def _remove_stale_tmp_dirs(cache_dir: Path) -> None:
     """Remove temp folders left by builds that were killed (their process is gone)."""
     for prefix in _tmp_dir_prefixes(cache_dir):
-        for p in cache_dir.parent.glob(prefix + "*"):
-            try:
-                pid = int(p.name[len(prefix) :].split("-", 1)[0])
-            except ValueError:
-                continue
-            if pid == os.getpid():
-                continue  # another build in this process
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                shutil.rmtree(p, ignore_errors=True)
-            except OSError:
-                pass  # alive, owned by someone else
+        remove_stale_temp_dirs(cache_dir.parent, prefix)
 
 
 def _fsync(path: Path) -> None:
@@ -585,7 +573,7 @@ def build_image_cache(
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp_dirs(cache_dir)
     tmp_prefix, old_prefix = _tmp_dir_prefixes(cache_dir)
-    tmp = cache_dir.parent / f"{tmp_prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = cache_dir.parent / temp_name(tmp_prefix)
     tmp.mkdir()
     try:
         images_file = tmp / "images.npy"
@@ -623,13 +611,7 @@ def build_image_cache(
             json.dump(meta, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        old = None
-        if cache_dir.exists():
-            old = cache_dir.parent / f"{old_prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            os.replace(cache_dir, old)
-        os.replace(tmp, cache_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, cache_dir, old_prefix)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -49,7 +49,6 @@ from fashion_review.gui.thumbnails import Thumbnails, cache_loader, jpeg_loader
 from fashion_review.gui.workers import SingleJob, Worker
 from fashion_review.review.filtering import Filter
 from fashion_review.review.predictions import Predictions
-from fashion_review.review.table import col
 
 WINDOW_INI = "window.ini"
 #: Filter.part for each part of the confusion view ("all" = every usable product).

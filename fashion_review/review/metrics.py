@@ -46,7 +46,6 @@ def confusion(given, predicted, classes: Sequence[str] | None = None) -> tuple[n
     if given.shape != predicted.shape:
         raise ValueError(f"given and predicted differ in length: {len(given)} vs {len(predicted)}")
     names = class_list(given, predicted, classes)
-    index = {c: i for i, c in enumerate(names)}
     k = len(names)
     gi = pd.Categorical(given, categories=names).codes.astype(np.int64)
     pi = pd.Categorical(predicted, categories=names).codes.astype(np.int64)

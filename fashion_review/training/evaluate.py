@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fashion_review.errors import ModelError
 from fashion_review.review import metrics

@@ -28,7 +28,6 @@ import math
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +35,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import pandas as pd
 
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.modeling.factory import backbone_of
 from fashion_review.tasks import Cancelled, Task
 
@@ -368,35 +367,10 @@ def feature_dtype(shape: Sequence[int]) -> type:
 
 def _install(work: Path, final: Path, run_id: str) -> None:
     """Rename the finished folder ``work`` to ``final``, replacing an older cache there."""
-    old = None
-    if final.exists():
-        old = final.parent / f".{run_id}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(final, old)
-    os.replace(work, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(work, final, f".{run_id}.old-")
 
 
 _WRITER_PREFIX = ".writer-"
-
-
-def _remove_stale_writers(folder: Path) -> None:
-    """Remove the temp folders of :class:`FeatureWriter` s whose process is gone (a kill, a crash)."""
-    if not folder.is_dir():
-        return
-    for p in folder.glob(_WRITER_PREFIX + "*"):
-        try:
-            pid = int(p.name[len(_WRITER_PREFIX):].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
 
 
 class FeatureWriter:
@@ -417,7 +391,7 @@ class FeatureWriter:
         self.run_id = run_id
         self.final = features_dir(dataset_home, run_id)
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_writers(self.final.parent)
+        remove_stale_temp_dirs(self.final.parent, _WRITER_PREFIX)
         self.ids = np.asarray(ids, dtype=np.int64)
         if len(self.ids) > 1 and not (np.diff(self.ids) > 0).all():
             raise ValueError("FeatureWriter: ids must be sorted and unique")
@@ -429,7 +403,7 @@ class FeatureWriter:
             and old.features.dtype == self.dtype else None
         self.all_ids = self.ids if self._old is None else np.union1d(self.ids, self._old.ids)
         self._rows = np.searchsorted(self.all_ids, self.ids)
-        self.tmp = self.final.parent / f"{_WRITER_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{run_id}"
+        self.tmp = self.final.parent / f"{temp_name(_WRITER_PREFIX)}-{run_id}"
         self.tmp.mkdir()
         try:
             np.save(self.tmp / "ids.npy", self.all_ids)

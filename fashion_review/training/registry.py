@@ -33,10 +33,14 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fashion_review import paths
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import remove_stale_temp_dirs, temp_name
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUNS = "runs"
 ACTIVE = "active"
@@ -294,25 +298,6 @@ def update_run(run: RunInfo, **fields: Any) -> RunInfo:
     return run
 
 
-def _remove_stale_tmp(parent: Path) -> None:
-    """Remove temp run folders whose writing process is gone (a crash, a kill)."""
-    if not parent.is_dir():
-        return
-    for p in parent.glob(_TMP_PREFIX + "*"):
-        try:
-            pid = int(p.name[len(_TMP_PREFIX):].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
-
-
 class RunWriter:
     """Write a run into a temp folder; :meth:`commit` renames it into place.
 
@@ -332,9 +317,9 @@ class RunWriter:
                 raise ModelError(f"--out {self.out}: exists and is not an empty folder; "
                                  "name a new folder for the run")
             parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_tmp(parent)
+        remove_stale_temp_dirs(parent, _TMP_PREFIX)
         self.parent = parent
-        self.tmp = parent / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{run_id}"
+        self.tmp = parent / f"{temp_name(_TMP_PREFIX)}-{run_id}"
         self.final: Path | None = None
 
     def __enter__(self) -> RunWriter:
@@ -459,7 +444,7 @@ def check_model_matches(model: Any, run: RunInfo) -> None:
                          f"the model file and {RUN_FILE} are from different runs")
 
 
-def read_split(run: RunInfo) -> "pd.Series":
+def read_split(run: RunInfo) -> pd.Series:
     """id -> part of the products the run trained and was validated / tested on (its split.csv).
 
     A multihead run takes every product's part from one scheme's split, so for its models this,

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from fashion_review.data.corrections import EXCLUDED
 from fashion_review.gui.catalog_model import CORRECTED_ROLE, EXCLUDED_ROLE, GIVEN_ROLE, PRED_ROLE
 from fashion_review.review.filtering import Filter, apply_filter
 from fashion_review.review.table import col
@@ -293,7 +292,6 @@ def test_confusion_cell_click_filters_to_those_products(make_window, qtbot):
 def test_a_runs_own_split_defines_the_parts_shown(qtbot, home_dir):
     """A multihead run takes every product's part from one scheme's split: its "test" is what the
     app must call test, in the table's filter and in the confusion view alike."""
-    import pandas as pd
     from _gui_helpers import write_active_run
 
     from fashion_review import paths
