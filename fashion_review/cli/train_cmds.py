@@ -142,26 +142,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------------- evaluate
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from fashion_review.cli.model_cmds import import_keras
-
-    import_keras()
+def _run_cancellable(args: argparse.Namespace, work: Any, cancelled_message: str) -> tuple[Any, Any]:
+    """Open ``--run``'s data set and call ``work(ds, run, task)`` with a progress bar and Ctrl+C
+    cancelling; returns ``(run, result)``, or ``(None, None)`` after saying it was cancelled."""
     from fashion_review.tasks import Cancelled
-    from fashion_review.training.evaluate import evaluate, summary_text
 
     ds, run = _open_for_run(args, args.run)
     try:
         task = _task(args.json)
         with _cancel_on_ctrl_c(task):
             try:
-                summary = evaluate(run, ds, task=task, out=args.out)
+                return run, work(ds, run, task)
             except Cancelled:
-                print("fashion-review: evaluation cancelled", file=sys.stderr)
-                return EXIT_CANCELLED
+                print(f"fashion-review: {cancelled_message}", file=sys.stderr)
+                return None, None
     finally:
         ds.close()
+
+
+# ---------------------------------------------------------------------------------- evaluate
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from fashion_review.cli.model_cmds import import_keras
+
+    import_keras()
+    from fashion_review.training.evaluate import evaluate, summary_text
+
+    run, summary = _run_cancellable(
+        args, lambda ds, run, task: evaluate(run, ds, task=task, out=args.out), "evaluation cancelled")
+    if run is None:
+        return EXIT_CANCELLED
     if args.json:
         _print_json(summary)
     else:
@@ -176,21 +186,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from fashion_review.cli.model_cmds import import_keras
 
     import_keras()
-    from fashion_review.tasks import Cancelled
     from fashion_review.training.predict import predict
 
-    ds, run = _open_for_run(args, args.run)
-    try:
-        task = _task(args.json)
-        with _cancel_on_ctrl_c(task):
-            try:
-                pred = predict(run, ds, limit=args.limit, task=task, out=args.out, batch_size=args.batch_size)
-            except Cancelled:
-                print("fashion-review: prediction cancelled; the earlier predictions file is unchanged",
-                      file=sys.stderr)
-                return EXIT_CANCELLED
-    finally:
-        ds.close()
+    run, pred = _run_cancellable(
+        args,
+        lambda ds, run, task: predict(run, ds, limit=args.limit, task=task, out=args.out, batch_size=args.batch_size),
+        "prediction cancelled; the earlier predictions file is unchanged")
+    if run is None:
+        return EXIT_CANCELLED
     path = args.out or run.predictions_path
     if args.json:
         _print_json({"run": run.id, "path": str(path), "products": len(pred), "schemes": pred.schemes,
