@@ -145,9 +145,13 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel("")
         self.model_label = QLabel("No model predictions")
         self.model_label.setToolTip("The model whose cached predictions are shown")
-        #: The device models run on (GPU name or CPU), known once a model is used.
-        self.device_label = QLabel("")
-        self.device_label.setToolTip("The device the models run on (found when the Models menu is first opened)")
+        #: The device models run on (GPU name or CPU): guessed from the driver and the installed
+        #: packages at start (no Keras import), confirmed by Keras when the Models menu is opened.
+        from fashion_review.modeling.device import guess_device
+
+        self.device_label = QLabel(f"Device: {guess_device()}")
+        self.device_label.setToolTip("The device the models run on (confirmed by Keras when the Models menu "
+                                     "is first opened)")
         sb = self.statusBar()
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.count_label)
@@ -532,13 +536,10 @@ class MainWindow(QMainWindow):
             self._describe_device()
 
     def _describe_device(self) -> None:
-        """Name the device in the status bar (imports Keras in a worker: only when asked)."""
-        try:
-            from fashion_review.gui.predict_runner import describe_device_async
-        except ImportError:
-            return
+        """Confirm the device the status bar names (imports Keras in a worker: only when asked)."""
+        from fashion_review.gui.predict_runner import describe_device_async
+
         self._device_asked = True
-        self.device_label.setText("Device: …")
         describe_device_async(self.set_device)
 
     def set_device(self, name: str) -> None:

@@ -6,6 +6,10 @@ is imported lazily, only when it is the active Keras backend.
 
 from __future__ import annotations
 
+import json
+import os
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,13 +52,82 @@ def gpu_names() -> list[str]:
     return []
 
 
+NVIDIA_PROC = Path("/proc/driver/nvidia/gpus")
+
+
+def nvidia_gpu_names(proc: Path = NVIDIA_PROC) -> list[str]:
+    """GPU models the NVIDIA driver lists (Linux), read from /proc: no ML library imported."""
+    names = []
+    try:
+        entries = sorted(proc.iterdir())
+    except OSError:
+        return []
+    for gpu in entries:
+        try:
+            text = (gpu / "information").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model" and value.strip():
+                names.append(value.strip())
+    return names
+
+
+def configured_backend() -> str:
+    """The Keras backend that will be used ($KERAS_BACKEND, else ~/.keras/keras.json), without
+    importing Keras."""
+    env = os.environ.get("KERAS_BACKEND")
+    if env:
+        return env
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    try:
+        return str(json.loads((keras_home / "keras.json").read_text(encoding="utf-8")).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def backend_has_cuda_build(backend: str) -> bool:
+    """Whether the installed build of ``backend`` can use an NVIDIA GPU (package metadata only)."""
+    if backend == "tensorflow":
+        if _installed("tensorflow") is None:
+            return False  # tensorflow-cpu (our default install) never uses a GPU
+        return any((d.metadata["Name"] or "").lower().startswith("nvidia-cudnn") for d in metadata.distributions())
+    if backend == "torch":
+        version = _installed("torch")
+        return version is not None and "+cpu" not in version
+    if backend == "jax":
+        return any(_installed(n) for n in ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda11-plugin"))
+    return False
+
+
+def guess_device(proc: Path = NVIDIA_PROC) -> str:
+    """The status bar's first answer, e.g. ``"GPU: NVIDIA H100 80GB HBM3"`` or ``"CPU"``, from the
+    driver and package metadata alone, so the window can name the device before Keras loads;
+    :func:`describe_device` confirms it when a model first runs."""
+    names = nvidia_gpu_names(proc)
+    if not names or not backend_has_cuda_build(configured_backend()):
+        return "CPU"
+    return _describe(names)
+
+
 def gpu_available() -> bool:
     return bool(gpu_names())
 
 
 def describe_device() -> str:
     """One line for the status bar, e.g. ``"GPU: NVIDIA H100 80GB HBM3"`` or ``"CPU"``."""
-    names = gpu_names()
+    return _describe(gpu_names())
+
+
+def _describe(names: list[str]) -> str:
     if not names:
         return "CPU"
     if len(set(names)) == 1:

@@ -35,6 +35,9 @@ def test_opens_the_sample_with_its_cached_predictions(make_window):
     t = win.session.table
     assert win.model.rowCount() == len(t) == 1052
     assert t.model_version == RUN_ID and win.model_label.text() == f"Model: {RUN_ID}"
+    from fashion_review.modeling.device import guess_device
+
+    assert win.device_label.text() == f"Device: {guess_device()}"  # named at start, before any Keras
     assert win.current_pid() == int(t.ids[0])
     assert win.detail.pid == win.current_pid()
     assert win.detail.title.text() == t.frame["name"].iloc[0]
