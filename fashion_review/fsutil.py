@@ -1,7 +1,7 @@
-"""Writing folders atomically: build in a temp folder beside the target, then swap it in.
+"""Writing files and folders atomically: write beside the target, then rename into place.
 
-Used by the image cache, the model registry and the feature cache, so that a crash, a kill or a
-cancel never leaves a half-written folder that a reader would accept.
+Used by the export, the image cache, the model registry and the feature cache, so that a crash,
+a kill or a cancel never leaves a half-written file or folder that a reader would accept.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
 def temp_name(prefix: str) -> str:
@@ -45,3 +48,19 @@ def replace_dir(new: Path, final: Path, old_prefix: str) -> None:
     os.replace(new, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """Open a temp file beside ``path``; on a clean exit it is fsynced and renamed to ``path``, on
+    an error it is removed, so readers see the old file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{temp_name('tmp')}")
+    try:
+        with open(tmp, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fashion_review.data.dataset import EXCLUDED_FIELD, Dataset
 from fashion_review.errors import DataError
+from fashion_review.fsutil import atomic_file
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,19 +37,11 @@ def export_catalog(ds: Dataset, out: str | os.PathLike[str], *, drop_excluded: b
         eff = eff[~eff[EXCLUDED_FIELD]]
     eff = eff.sort_values("line", kind="stable")
     cols = [c for c in cat.columns if c != "id"]
-    tmp = out_p.with_name(f".{out_p.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8-sig" if cat.had_bom else "utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator=cat.line_terminator, quoting=csv.QUOTE_MINIMAL)
-            w.writerow(cat.columns)
-            values = eff[cols].to_numpy()
-            for pid, row in zip(eff.index, values):
-                by_col = dict(zip(cols, row))
-                w.writerow([str(pid) if c == "id" else spreadsheet_safe(str(by_col[c])) for c in cat.columns])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(out_p, "w", encoding="utf-8-sig" if cat.had_bom else "utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator=cat.line_terminator, quoting=csv.QUOTE_MINIMAL)
+        w.writerow(cat.columns)
+        values = eff[cols].to_numpy()
+        for pid, row in zip(eff.index, values):
+            by_col = dict(zip(cols, row))
+            w.writerow([str(pid) if c == "id" else spreadsheet_safe(str(by_col[c])) for c in cat.columns])
     return len(eff)

@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import time
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from fashion_review import paths
 from fashion_review.errors import ModelError
-from fashion_review.fsutil import remove_stale_temp_dirs, temp_name
+from fashion_review.fsutil import atomic_file, remove_stale_temp_dirs, temp_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,16 +266,8 @@ def _json_default(o: Any) -> Any:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def update_run(run: RunInfo, **fields: Any) -> RunInfo:
