@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never need a screen (pytest-qt's QApplication included); a real display can still be asked for.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion-product-images-small").resolve()
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample-catalog"
 
