@@ -61,18 +61,7 @@ def parse_classes(values: list[str] | None, recipe: Any, scheme: str | None) -> 
     """
     from fashion_review.modeling.factory import PAPER_CLASS_COUNTS
 
-    if recipe.multihead:
-        if scheme is not None:
-            raise ModelError(f"recipe {recipe.name!r} is multihead (heads: {', '.join(recipe.schemes)}); "
-                             "drop --scheme")
-        wanted = list(recipe.schemes)
-    else:
-        if scheme is None:
-            if len(recipe.schemes) != 1:
-                raise ModelError(f"recipe {recipe.name!r} builds one model per scheme: pass --scheme "
-                                 f"({', '.join(recipe.schemes)})")
-            scheme = recipe.schemes[0]
-        wanted = [scheme]
+    wanted = recipe.heads_for(scheme)
     given: dict[str, int] = {}
     for item in values or []:
         name, sep, number = item.rpartition("=")

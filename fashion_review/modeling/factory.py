@@ -98,9 +98,7 @@ def _class_counts(recipe: Recipe, num_classes: Mapping[str, int] | int, scheme: 
         if not isinstance(num_classes, Mapping):
             raise ModelError(f"recipe {recipe.name!r} is multihead: give num_classes as "
                              f"{{scheme: n}} for {', '.join(recipe.schemes)}")
-        if scheme is not None:
-            raise ModelError(f"recipe {recipe.name!r} is multihead: it has a head for each of its schemes; "
-                             "scheme= is for single recipes")
+        recipe.heads_for(scheme)  # refuses a scheme: a multihead model has all its heads
         missing = [s for s in recipe.schemes if s not in num_classes]
         extra = [s for s in num_classes if s not in recipe.schemes]
         if missing or extra:
@@ -116,12 +114,7 @@ def _class_counts(recipe: Recipe, num_classes: Mapping[str, int] | int, scheme: 
             if scheme is not None and scheme != name:
                 raise ModelError(f"scheme {scheme!r} does not match num_classes {dict(num_classes)}")
         else:
-            if scheme is None:
-                if len(recipe.schemes) != 1:
-                    raise ModelError(f"recipe {recipe.name!r} builds one model per scheme: name the scheme "
-                                     f"({', '.join(recipe.schemes)})")
-                scheme = recipe.schemes[0]
-            name, n = scheme, num_classes
+            name, n = recipe.heads_for(scheme)[0], num_classes
         from fashion_review.modeling.recipes import known_schemes
 
         if name not in known_schemes():

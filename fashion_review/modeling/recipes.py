@@ -79,6 +79,21 @@ class Recipe:
     def multihead(self) -> bool:
         return self.kind == "multihead"
 
+    def heads_for(self, scheme: str | None = None) -> list[str]:
+        """The schemes one model of this recipe predicts: every head of a multihead recipe, else the
+        scheme asked for (which may be left out when the recipe has only one)."""
+        if self.multihead:
+            if scheme is not None:
+                raise ModelError(f"recipe {self.name!r} is multihead (heads: {', '.join(self.schemes)}): it has a "
+                                 "head for each of its schemes, so do not name one (drop --scheme / scheme=)")
+            return list(self.schemes)
+        if scheme is None:
+            if len(self.schemes) != 1:
+                raise ModelError(f"recipe {self.name!r} builds one model per scheme: name the scheme, i.e. "
+                                 f"pass --scheme (one of {', '.join(self.schemes)})")
+            return [self.schemes[0]]
+        return [scheme]
+
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain TOML/JSON-compatible data (what :meth:`from_dict` reads back)."""
         d = dataclasses.asdict(self)
