@@ -28,7 +28,7 @@ import keras
 from keras import layers
 
 from fashion_review.errors import ModelError
-from fashion_review.modeling.recipes import MIN_IMAGE_SIZE, Recipe, load_recipe
+from fashion_review.modeling.recipes import Recipe, load_recipe
 from fashion_review.modeling.weights import Weights, build_backbone
 
 #: The image cache's images: height x width x channels.
@@ -53,21 +53,26 @@ def make_model(
     ``num_classes``: for a ``single`` recipe an int (with ``scheme`` naming the output, needed
     when the recipe has several schemes) or ``{scheme: n}`` with one entry; for a ``multihead``
     recipe ``{scheme: n}`` for each of its schemes.  ``weights``: ``"none"``, ``"imagenet"`` or a
-    local no-top weights file.  ``image_size`` overrides the recipe's input size (>= 71).
+    local no-top weights file (``xception-lite``: a lite backbone's ``.weights.h5``; it has no ImageNet
+    weights).  ``image_size`` overrides the recipe's input size (>= 71 for Xception).
     Call :func:`~fashion_review.modeling.device.configure_precision` first for mixed precision.
     """
     recipe = load_recipe(recipe)
     classes = _class_counts(recipe, num_classes, scheme)
-    size = recipe.image_size if image_size is None else image_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_IMAGE_SIZE:
-        raise ModelError(f"image size must be an integer >= {MIN_IMAGE_SIZE} (Xception's minimum), got {size!r}")
+    if image_size is not None:
+        recipe = recipe.replace(image_size=image_size)  # validated like the recipe file
 
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="image")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(inputs)
     if "horizontal_flip" in recipe.augmentation:
         x = layers.RandomFlip("horizontal", name="augment")(x)
-    x = layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
-    backbone = build_backbone(recipe.backbone, size, weights)
+    h, w = recipe.input_hw
+    if (h, w) != tuple(input_shape[:2]):
+        x = layers.Resizing(h, w, interpolation="bilinear", name="resize")(x)
+    if recipe.backbone == "xception-lite":
+        backbone = _lite_backbone(recipe, weights)
+    else:
+        backbone = build_backbone(recipe.backbone, h, weights)
     features = backbone(x)
 
     outputs = {}
@@ -77,6 +82,29 @@ def make_model(
     model_name = recipe.name if recipe.multihead else f"{recipe.name}_{next(iter(classes))}"
     out = outputs if recipe.multihead else next(iter(outputs.values()))
     return keras.Model(inputs, out, name=model_name.replace("-", "_"))
+
+
+def _lite_backbone(recipe: Recipe, weights: Weights) -> keras.Model:
+    from fashion_review.modeling.lite import build_lite_backbone
+    from fashion_review.modeling.weights import weights_spec
+
+    backbone = build_lite_backbone(recipe.network, recipe.input_hw)
+    spec = weights_spec(weights)
+    if spec is None:
+        return backbone
+    if spec == "imagenet":
+        raise ModelError(f"recipe {recipe.name!r}: no ImageNet weights exist for the xception-lite backbone; "
+                         "train it from scratch (--weights none) or start from a lite backbone's "
+                         ".weights.h5 file (--weights PATH)")
+    if not spec.is_file():
+        raise ModelError(f"weights file {spec} not found (expected an xception-lite backbone's .weights.h5)")
+    try:
+        backbone.load_weights(spec)
+    except Exception as exc:  # noqa: BLE001 - h5py, Keras and the OS raise many kinds here
+        raise ModelError(f"weights file {spec} cannot be loaded into the xception-lite backbone of recipe "
+                         f"{recipe.name!r} ({type(exc).__name__}: {exc}); it must come from a backbone of the "
+                         "same [network] widths") from exc
+    return backbone
 
 
 def _head(features, recipe: Recipe, scheme: str, n: int, prefix: str):  # noqa: ANN001, ANN202

@@ -19,21 +19,26 @@ from typing import Any, Mapping
 from fashion_review.errors import ModelError
 from fashion_review.paths import RECIPES_DIR
 
-BACKBONES = ("xception",)
+BACKBONES = ("xception", "xception-lite")
 KINDS = ("single", "multihead")
 LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy")
-OPTIMIZERS = ("adam",)
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine")
 AUGMENTATIONS = ("horizontal_flip",)
 PRECISIONS = ("auto", "off")
 POOLINGS = ("flatten", "avg")
 #: Xception's smallest input (``keras.applications.Xception`` refuses anything below).
 MIN_IMAGE_SIZE = 71
+#: The images' own size (height, width): what ``image_size = "native"`` feeds the network.
+NATIVE_HW = (80, 60)
 
 _TOP_KEYS = (
     "name", "description", "kind", "backbone", "image_size", "schemes", "augmentation", "loss",
     "optimizer", "learning_rate", "batch_size", "epochs", "mixed_precision", "head",
+    "network", "schedule", "warmup_epochs", "label_smoothing", "weight_decay", "test_time_flip",
 )
 _HEAD_KEYS = ("pooling", "units", "dropout")
+_NETWORK_KEYS = ("stem", "entry", "middle_blocks", "exit")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,26 @@ class Head:
 
 
 @dataclass(frozen=True)
+class Network:
+    """Width and depth of the ``xception-lite`` backbone (the ``[network]`` table).
+
+    ``stem``: the filters of the two plain convolutions (the first strided); ``entry``: one
+    strided residual block of two separable convolutions per entry; ``middle_blocks`` residual
+    blocks of three separable convolutions at the last entry width; ``exit``: one strided residual
+    block at ``exit[0]``, ``exit[1]``, then separable convolutions at the remaining widths.
+    """
+
+    stem: tuple[int, ...] = (16, 32)
+    entry: tuple[int, ...] = (64, 128, 256)
+    middle_blocks: int = 4
+    exit: tuple[int, ...] = (384, 512, 768)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stem": list(self.stem), "entry": list(self.entry), "middle_blocks": self.middle_blocks,
+                "exit": list(self.exit)}
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A validated recipe.  Build one with :func:`load_recipe` or :meth:`Recipe.from_dict`."""
 
@@ -58,7 +83,7 @@ class Recipe:
     description: str
     kind: str  # "single": one model per scheme; "multihead": one model, one head per scheme
     backbone: str
-    image_size: int
+    image_size: int | None  # square input side the images are resized to; None: native 80 x 60
     schemes: tuple[str, ...]
     head: Head
     loss: str
@@ -68,7 +93,24 @@ class Recipe:
     epochs: int
     augmentation: tuple[str, ...] = ()
     mixed_precision: str = "auto"  # "auto": mixed_float16 when a GPU is visible; "off": float32
+    network: Network | None = None  # xception-lite only
+    schedule: str = "constant"  # learning rate: "constant" or "cosine" decay to 0 over the epochs
+    warmup_epochs: float = 0.0  # linear warm-up from 0 (cosine schedule)
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0  # decoupled (AdamW) weight decay
+    test_time_flip: bool = False  # predict on the image and its mirror, average the probabilities
     source: Path | None = field(default=None, compare=False)
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """(height, width) of what the backbone sees."""
+        return NATIVE_HW if self.image_size is None else (self.image_size, self.image_size)
+
+    @property
+    def size_label(self) -> str:
+        """``"96 x 96"`` or ``"80 x 60 (native)"``: the input size in words."""
+        h, w = self.input_hw
+        return f"{h} x {w}" + (" (native)" if self.image_size is None else "")
 
     @property
     def sparse_labels(self) -> bool:
@@ -101,6 +143,12 @@ class Recipe:
         d["schemes"] = list(self.schemes)
         d["augmentation"] = list(self.augmentation)
         d["head"] = {"pooling": self.head.pooling, "units": list(self.head.units), "dropout": self.head.dropout}
+        if self.image_size is None:
+            d["image_size"] = "native"
+        if self.network is None:
+            d.pop("network")
+        else:
+            d["network"] = self.network.to_dict()
         return d
 
     def replace(self, **changes: Any) -> Recipe:
@@ -109,6 +157,10 @@ class Recipe:
         for key, value in changes.items():
             if key == "head" and isinstance(value, Head):
                 value = {"pooling": value.pooling, "units": list(value.units), "dropout": value.dropout}
+            if key == "network" and isinstance(value, Network):
+                value = value.to_dict()
+            if key == "image_size" and value is None:
+                value = "native"
             d[key] = value
         return Recipe.from_dict(d, source=self.source, where=f"recipe {self.name!r} (overridden)")
 
@@ -239,7 +291,12 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
     description = c.string("description", "")
     kind = c.string("kind", choices=KINDS)
     backbone = c.string("backbone", choices=BACKBONES)
-    image_size = c.integer("image_size", MIN_IMAGE_SIZE)
+    lite = backbone == "xception-lite"
+    if lite and c.get("image_size", "native") == "native":
+        image_size: int | None = None
+    else:
+        # Keras' Xception needs 71 x 71 at least; the lite network's strides need 32.
+        image_size = c.integer("image_size", 32 if lite else MIN_IMAGE_SIZE)
     schemes = c.strings("schemes", choices=known_schemes(), nonempty=True)
     augmentation = c.strings("augmentation", [], choices=AUGMENTATIONS)
     loss = c.string("loss", choices=LOSSES)
@@ -251,6 +308,20 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
     batch_size = c.integer("batch_size", 1)
     epochs = c.integer("epochs", 1)
     mixed_precision = c.string("mixed_precision", "auto", choices=PRECISIONS)
+    schedule = c.string("schedule", "constant", choices=SCHEDULES)
+    warmup_epochs = c.number("warmup_epochs", low=0.0, default=0.0)
+    if warmup_epochs >= epochs:
+        raise c.fail("warmup_epochs", f"must be less than epochs ({epochs}), got {warmup_epochs!r}")
+    label_smoothing = c.number("label_smoothing", low=0.0, high=1.0, high_open=True, default=0.0)
+    weight_decay = c.number("weight_decay", low=0.0, high=1.0, default=0.0)
+    if weight_decay and optimizer != "adamw":
+        raise c.fail("weight_decay", "needs optimizer = 'adamw' (decoupled weight decay)")
+    test_time_flip = c.get("test_time_flip", False)
+    if not isinstance(test_time_flip, bool):
+        raise c.fail("test_time_flip", f"must be true or false, got {test_time_flip!r}")
+    network = _network(c, where) if lite else None
+    if not lite and "network" in data:
+        raise c.fail("network", f"is only for backbone 'xception-lite' (this recipe's backbone is {backbone!r})")
 
     head_data = c.get("head")
     if not isinstance(head_data, Mapping):
@@ -270,5 +341,31 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
         name=name, description=description, kind=kind, backbone=backbone, image_size=image_size,
         schemes=schemes, head=head, loss=loss, optimizer=optimizer, learning_rate=learning_rate,
         batch_size=batch_size, epochs=epochs, augmentation=augmentation,
-        mixed_precision=mixed_precision, source=source,
+        mixed_precision=mixed_precision, network=network, schedule=schedule, warmup_epochs=warmup_epochs,
+        label_smoothing=label_smoothing, weight_decay=weight_decay, test_time_flip=test_time_flip, source=source,
     )
+
+
+def _positive_ints(c: _Checker, key: str, default: Any) -> tuple[int, ...]:
+    v = c.get(key, default)
+    if (not isinstance(v, list) or not v
+            or not all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in v)):
+        raise c.fail(key, f"must be a non-empty list of positive integers, got {v!r}")
+    return tuple(v)
+
+
+def _network(c: _Checker, where: str) -> Network:
+    data = c.get("network", {})
+    if not isinstance(data, Mapping):
+        raise c.fail("network", f"must be a table ([network]), got {data!r}")
+    n = _Checker(data, where, prefix="network.")
+    n.unknown(_NETWORK_KEYS)
+    d = Network()
+    stem = _positive_ints(n, "stem", list(d.stem))
+    if len(stem) != 2:
+        raise n.fail("stem", f"must list 2 widths (a strided and a plain convolution), got {list(stem)!r}")
+    exit_ = _positive_ints(n, "exit", list(d.exit))
+    if len(exit_) < 2:
+        raise n.fail("exit", f"must list at least 2 widths (the exit block's two convolutions), got {list(exit_)!r}")
+    return Network(stem=stem, entry=_positive_ints(n, "entry", list(d.entry)),
+                   middle_blocks=n.integer("middle_blocks", 0, d.middle_blocks), exit=exit_)

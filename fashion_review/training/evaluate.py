@@ -89,7 +89,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
     source = "predictions.npz"
     if probs is None:
         from fashion_review.training.pipeline import ensure_image_cache
-        from fashion_review.training.predict import infer
+        from fashion_review.training.predict import infer, test_time_flip
 
         cache = ensure_image_cache(ds, task)
         pos = cache.index_of(ids)
@@ -99,7 +99,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         model = registry.load_model(run)
         task.check()
         probs, _ = infer(model, run.schemes, cache.images, pos[ok], batch_size=batch_size, task=task,
-                         phase="evaluate")
+                         phase="evaluate", flip=test_time_flip(run))
         source = "model"
     task.check()
 

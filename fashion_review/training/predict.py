@@ -71,8 +71,12 @@ FEATURE_CHUNK_BYTES = 64 << 20
 def infer(model: Any, schemes: list[str], images: Any, rows: np.ndarray, *, batch_size: int = DEFAULT_BATCH,
           embeddings: bool = False, task: Task | None = None, phase: str = "predict",
           feature_tensor: Any = None, feature_sink: Callable[[int, np.ndarray], None] | None = None,
-          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+          flip: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Probabilities (float32) and, when asked, embeddings (float16) per scheme for ``images[rows]``.
+
+    ``flip`` (test-time augmentation, a recipe's ``test_time_flip``): the model also sees each image
+    mirrored, and the probabilities and embeddings are the mean of the two; the features come
+    from the image as it is (what "retrain heads" trains on), in the same pass.
 
     ``feature_tensor`` (a tensor of ``model``'s graph, e.g. the backbone's pooled output) is
     computed in the same pass and handed to ``feature_sink(start, array)`` for
@@ -88,6 +92,8 @@ def infer(model: Any, schemes: list[str], images: Any, rows: np.ndarray, *, batc
     if with_features:
         outputs.append(feature_tensor)
     combined = keras.Model(model.inputs, outputs, name=f"{model.name}_predict")
+    if flip:
+        combined = _with_flip(combined, n_mean=len(schemes) + (len(schemes) if embeddings else 0))
     n = len(rows)
     n_emb = len(schemes) if embeddings else 0
     if n == 0:
@@ -125,6 +131,30 @@ def infer(model: Any, schemes: list[str], images: Any, rows: np.ndarray, *, batc
     probs = {s: cat[i] for i, s in enumerate(schemes)}
     embs = {s: cat[len(schemes) + i] for i, s in enumerate(schemes)} if embeddings else {}
     return probs, embs
+
+
+class HorizontalFlip(keras.layers.Layer):
+    """Mirror images left to right (always: unlike ``RandomFlip``, also at inference)."""
+
+    def call(self, x):  # noqa: ANN001, ANN201 - Keras signature
+        return keras.ops.flip(x, axis=2)
+
+
+def _with_flip(combined: Any, n_mean: int) -> Any:
+    """``combined`` on the image and on its mirror: the first ``n_mean`` outputs averaged, the rest
+    (the features) from the image as it is."""
+    inp = keras.Input(shape=combined.inputs[0].shape[1:], dtype=combined.inputs[0].dtype, name="image")
+    a = combined(inp)
+    b = combined(HorizontalFlip(name="mirror")(inp))
+    a = a if isinstance(a, (list, tuple)) else [a]
+    b = b if isinstance(b, (list, tuple)) else [b]
+    outs = [keras.layers.Average(name=f"flip_mean_{i}")([a[i], b[i]]) for i in range(n_mean)] + list(a[n_mean:])
+    return keras.Model(inp, outs, name=f"{combined.name}_flip")
+
+
+def test_time_flip(run: Any) -> bool:
+    """Whether ``run``'s recipe predicts on each image and its mirror."""
+    return bool((run.record.get("recipe") or {}).get("test_time_flip", False))
 
 
 def prediction_ids(ds: Any, cache: Any, limit: int | None = None) -> np.ndarray:
@@ -182,7 +212,7 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
         t0 = time.perf_counter()
         probs, embs = infer(model, run.schemes, cache.images, cache.index_of(ids), batch_size=batch_size,
                             embeddings=embeddings, task=task, feature_tensor=feature_tensor,
-                            feature_sink=writer.write if writer is not None else None)
+                            feature_sink=writer.write if writer is not None else None, flip=test_time_flip(run))
         rate = len(ids) / (time.perf_counter() - t0)
         pred = Predictions(ids=ids, classes=run.classes, probs=probs, model_version=run.id, embeddings=embs)
         task.check()

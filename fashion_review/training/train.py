@@ -131,18 +131,19 @@ def train(
     previous_policy = keras.mixed_precision.global_policy().name
     batches = val_batches = None
     try:
-        task.report("build", None, f"building {recipe.name} at {recipe.image_size} x {recipe.image_size}")
+        task.report("build", None, f"building {recipe.name} at {recipe.size_label}")
         policy = configure_precision(recipe)
         n_classes = {s: len(data.classes[s]) for s in schemes}
+        global_batch = recipe.batch_size * dist.replicas
         with dist.scope():
             if recipe.multihead:
                 model = make_model(recipe, n_classes, weights=weights)
             else:
                 model = make_model(recipe, n_classes[schemes[0]], scheme=schemes[0], weights=weights)
-            compile_model(model, recipe, run_eagerly=run_eagerly)
+            compile_model(model, recipe, run_eagerly=run_eagerly,
+                          steps_per_epoch=-(-len(train_ids) // global_batch))
         task.check()
 
-        global_batch = recipe.batch_size * dist.replicas
         one_hot = None if recipe.sparse_labels else n_classes
         # Eagerly, tearing down a tf.data iterator that maps through numpy takes seconds: use the PyDataset.
         tf_data = False if run_eagerly else None
