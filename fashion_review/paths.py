@@ -8,6 +8,7 @@ folder by default, ``$FASHION_REVIEW_HOME`` when set, or ``--home DIR`` on the c
 from __future__ import annotations
 
 import os
+from importlib import resources as _resources
 from pathlib import Path
 
 ENV_HOME = "FASHION_REVIEW_HOME"
@@ -15,9 +16,22 @@ APP_NAME = "fashion-review"
 
 #: The repository root when running from a checkout or an editable install.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESOURCES = PROJECT_ROOT / "resources"
+
+
+def _shipped(checkout_dir: str, package: str) -> Path:
+    """A folder the repository keeps at its top level (``models/``, ``resources/``) and a wheel
+    carries inside the package (``fashion_review/recipes``, ``fashion_review/resources``: the
+    mapping is in pyproject.toml).  A checkout or editable install reads the repository's own."""
+    in_checkout = PROJECT_ROOT / checkout_dir
+    if in_checkout.is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file():
+        return in_checkout
+    return Path(os.fspath(_resources.files("fashion_review") / package.rsplit(".", 1)[-1]))
+
+
+RESOURCES = _shipped("resources", "fashion_review.resources")
 SAMPLE_CATALOG = RESOURCES / "sample-catalog"
-RECIPES_DIR = PROJECT_ROOT / "models"
+REFERENCE_MODEL = RESOURCES / "reference-model"
+RECIPES_DIR = _shipped("models", "fashion_review.recipes")
 
 
 def home() -> Path:

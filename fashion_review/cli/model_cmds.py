@@ -18,20 +18,33 @@ from typing import Any, Callable
 
 from fashion_review.errors import ModelError
 
-DEFAULT_RECIPE = "xception-paper"
-
 
 # ------------------------------------------------------------------------------- shared options
 
-def add_recipe_option(p: argparse.ArgumentParser, default: str | None = DEFAULT_RECIPE) -> None:
-    p.add_argument("--recipe", default=default, metavar="NAME|FILE",
-                   help=f"a recipe in models/ by name, or a recipe file (default: {default}; "
-                        "see `fashion-review model recipes`)")
+def add_recipe_option(p: argparse.ArgumentParser) -> None:
+    """``--recipe``; when left out, :func:`resolve_recipe` picks the default for this machine."""
+    from fashion_review.modeling.recipes import CPU_DEFAULT_RECIPE, GPU_DEFAULT_RECIPE
+
+    p.add_argument("--recipe", default=None, metavar="NAME|FILE",
+                   help=f"a recipe in models/ by name, or a recipe file (default: {CPU_DEFAULT_RECIPE} where no GPU "
+                        f"is visible, {GPU_DEFAULT_RECIPE} with one; see `fashion-review model recipes`)")
+
+
+def resolve_recipe(args: argparse.Namespace) -> str:
+    """The ``--recipe`` given, or this machine's default (said on stderr, with the reason)."""
+    if args.recipe is not None:
+        return args.recipe
+    from fashion_review.modeling.recipes import default_recipe
+
+    name, why = default_recipe()
+    print(f"fashion-review: recipe {name} ({why}; choose another with --recipe)", file=sys.stderr)
+    return name
 
 
 def add_image_size_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-size", type=int, metavar="N",
-                   help="input size N x N the images are resized to in the model (default: the recipe's; >= 71)")
+                   help="input size N x N the images are resized to in the model (default: the recipe's; >= 71 "
+                        "for Xception; xception-lite takes the native 80 x 60)")
 
 
 def add_weights_option(p: argparse.ArgumentParser, default: str = "none") -> None:
@@ -120,7 +133,7 @@ def _model_recipes(args: argparse.Namespace) -> int:
         return 0
     for r in recipes:
         first = r.description.split(". ")[0].rstrip(".")
-        print(f"{r.name:24} {r.kind:9} {r.image_size:>3}px  {', '.join(r.schemes)}")
+        print(f"{r.name:24} {r.kind:9} {r.size_label:<16}  {', '.join(r.schemes)}")
         if first:
             print(f"{'':24} {first}.")
     return 0
@@ -129,7 +142,7 @@ def _model_recipes(args: argparse.Namespace) -> int:
 def _model_summary(args: argparse.Namespace) -> int:
     from fashion_review.modeling.recipes import load_recipe
 
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(resolve_recipe(args))
     classes = parse_classes(args.classes, recipe, args.scheme)
     import_keras()
     from fashion_review.modeling.factory import make_model, parameter_counts
@@ -141,8 +154,8 @@ def _model_summary(args: argparse.Namespace) -> int:
         return 0
     model.summary()
     heads = ", ".join(f"{k} {v}" for k, v in classes.items())
-    size = args.image_size or recipe.image_size
-    print(f"{recipe.name}: {heads} classes at {size} x {size}")
+    size = recipe.replace(image_size=args.image_size).size_label if args.image_size else recipe.size_label
+    print(f"{recipe.name}: {heads} classes at {size}")
     print(f"Total params: {counts['total_params']:,}")
     print(f"Trainable params: {counts['trainable_params']:,}")
     print(f"Non-trainable params: {counts['non_trainable_params']:,}")

@@ -19,7 +19,6 @@ from typing import Any
 from fashion_review.cli.data_cmds import add_data_args, open_from_args
 from fashion_review.errors import ModelError
 
-DEFAULT_RECIPE = "xception-multihead"
 EXIT_CANCELLED = 130
 
 
@@ -54,11 +53,22 @@ def _task(quiet: bool = False) -> Any:
     return Task(None if quiet else ConsoleProgress())
 
 
-def _open_for_run(args: argparse.Namespace, run_arg: str) -> tuple[Any, Any]:
-    """(dataset, run): ``--data`` when given, else the data set the run was trained on."""
+def _open_for_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Any, Any]:
+    """(dataset, run): ``--data`` when given, else the data set the run was trained on.
+
+    Without a run: the data set's active run; when the data set has no run at all, the reference
+    model shipped with the app, imported into its registry (said on stderr).
+    """
     from fashion_review.data.dataset import open_dataset
     from fashion_review.training import registry
 
+    if run_arg is None:
+        ds = open_from_args(args)
+        try:
+            return ds, _default_run(ds)
+        except BaseException:
+            ds.close()
+            raise
     if args.data is not None or args.csv is not None:
         ds = open_from_args(args)
         try:
@@ -76,6 +86,25 @@ def _open_for_run(args: argparse.Namespace, run_arg: str) -> tuple[Any, Any]:
     return ds, run
 
 
+def _default_run(ds: Any) -> Any:
+    from fashion_review.training import reference, registry
+
+    active = registry.active_run(ds.fingerprint)
+    if active is not None:
+        print(f"fashion-review: using the active model {active.id}", file=sys.stderr)
+        return active
+    runs = registry.list_runs(ds.fingerprint)
+    if runs:
+        raise ModelError(f"this data set has {len(runs)} trained run(s) but none is active: name one with --run, "
+                         f"or `fashion-review models activate RUN` (newest: {runs[-1].id})")
+    if not reference.available():
+        raise ModelError("no model trained on this catalog yet and no reference model shipped with this install: "
+                         "train one with `fashion-review train --activate`")
+    print("fashion-review: no model trained on this catalog yet: using the reference model shipped with the app "
+          f"({reference.NOTE}); train one with `fashion-review train --activate`", file=sys.stderr)
+    return reference.import_reference(ds)
+
+
 # ------------------------------------------------------------------------------------- train
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -87,7 +116,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from fashion_review.training import registry
     from fashion_review.training.train import train
 
-    recipe = load_recipe(args.recipe)
+    from fashion_review.cli.model_cmds import resolve_recipe
+
+    recipe = load_recipe(resolve_recipe(args))
     if args.scheme:
         schemes = [[args.scheme]]
     elif recipe.multihead or len(recipe.schemes) == 1:
@@ -273,7 +304,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and store the run (model, classes, split, history, metrics) in the registry, or in --out. A per-scheme "
         "recipe (xception-paper) without --scheme trains each of its schemes in turn. Ctrl+C cancels cleanly.")
     add_data_args(p)
-    add_recipe_option(p, default=DEFAULT_RECIPE)
+    add_recipe_option(p)
     p.add_argument("--scheme", choices=SCHEMES, help="the scheme of a per-scheme recipe (default: each of its schemes)")
     p.add_argument("--epochs", type=int, metavar="N", help="epochs (default: the recipe's)")
     p.add_argument("--batch-size", type=int, metavar="N", help="batch size per replica (default: the recipe's)")
@@ -308,7 +339,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "predict", help="class probabilities and embeddings for every product with an image",
         description="Run a model over every product with an image; stores predictions.npz in the run (or --out), "
         "which the app opens without recomputing. Without --data, the data set the run was trained on.")
-    p.add_argument("--run", required=True, metavar="RUN", help="run id or run folder")
+    p.add_argument("--run", metavar="RUN", help="run id or run folder (default: the data set's active model; "
+                   "with no model at all, the reference model shipped with the app)")
     add_data_args(p)
     p.add_argument("--limit", type=int, metavar="N", help="only the first N products with an image")
     p.add_argument("--out", metavar="FILE.npz", help="write the predictions here instead of <run>/predictions.npz")

@@ -66,6 +66,10 @@ def make_model(
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(inputs)
     if "horizontal_flip" in recipe.augmentation:
         x = layers.RandomFlip("horizontal", name="augment")(x)
+    if "shift" in recipe.augmentation:  # up to 1/16 of the height and width; edges repeat (white)
+        x = layers.RandomTranslation(1 / 16, 1 / 16, fill_mode="nearest", name="augment_shift")(x)
+    if "zoom" in recipe.augmentation:
+        x = layers.RandomZoom((-0.1, 0.1), fill_mode="nearest", name="augment_zoom")(x)
     h, w = recipe.input_hw
     if (h, w) != tuple(input_shape[:2]):
         x = layers.Resizing(h, w, interpolation="bilinear", name="resize")(x)

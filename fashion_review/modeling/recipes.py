@@ -24,7 +24,7 @@ KINDS = ("single", "multihead")
 LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine")
-AUGMENTATIONS = ("horizontal_flip",)
+AUGMENTATIONS = ("horizontal_flip", "shift", "zoom")
 PRECISIONS = ("auto", "off")
 POOLINGS = ("flatten", "avg")
 #: Xception's smallest input (``keras.applications.Xception`` refuses anything below).
@@ -36,6 +36,7 @@ _TOP_KEYS = (
     "name", "description", "kind", "backbone", "image_size", "schemes", "augmentation", "loss",
     "optimizer", "learning_rate", "batch_size", "epochs", "mixed_precision", "head",
     "network", "schedule", "warmup_epochs", "label_smoothing", "weight_decay", "test_time_flip",
+    "validation",
 )
 _HEAD_KEYS = ("pooling", "units", "dropout")
 _NETWORK_KEYS = ("stem", "entry", "middle_blocks", "exit")
@@ -99,6 +100,9 @@ class Recipe:
     label_smoothing: float = 0.0
     weight_decay: float = 0.0  # decoupled (AdamW) weight decay
     test_time_flip: bool = False  # predict on the image and its mirror, average the probabilities
+    #: "part": validate on the stored split's validation part; a fraction f: validate on that share of
+    #: the validation part (a seeded hash of the id) and train on the rest of it too (test part untouched)
+    validation: str | float = "part"
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -170,6 +174,27 @@ class Recipe:
         """Validate ``data`` (a parsed TOML document).  Errors name ``where`` (default: the file)."""
         src = Path(source) if source is not None else None
         return _validate(data, src, where or (f"recipe {src}" if src else "recipe"))
+
+
+#: The default recipe where no GPU is visible (trains in minutes on a laptop CPU) and where one is.
+CPU_DEFAULT_RECIPE = "xception-lite"
+GPU_DEFAULT_RECIPE = "xception-multihead"
+
+
+def default_recipe(device: str | None = None) -> tuple[str, str]:
+    """(the recipe ``train`` and the Retrain dialog start from, why) for ``device``.
+
+    ``device`` is a device line such as ``"CPU"`` or ``"GPU: NVIDIA H100"``; by default the guess
+    from the NVIDIA driver and the installed build (no Keras import).
+    """
+    if device is None:
+        from fashion_review.modeling.device import guess_device
+
+        device = guess_device()
+    if device.upper().startswith("GPU"):
+        return GPU_DEFAULT_RECIPE, f"a GPU is visible ({device.split(':', 1)[-1].strip()}): the full Xception backbone"
+    return CPU_DEFAULT_RECIPE, ("no GPU is visible: the CPU-sized Xception, which trains on a laptop CPU in "
+                                "minutes (xception-multihead would take hours per epoch)")
 
 
 def list_recipes(directory: str | os.PathLike[str] | None = None) -> list[str]:
@@ -319,6 +344,9 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
     test_time_flip = c.get("test_time_flip", False)
     if not isinstance(test_time_flip, bool):
         raise c.fail("test_time_flip", f"must be true or false, got {test_time_flip!r}")
+    validation = c.get("validation", "part")
+    if validation != "part":
+        validation = c.number("validation", low=0.0, low_open=True, high=1.0)
     network = _network(c, where) if lite else None
     if not lite and "network" in data:
         raise c.fail("network", f"is only for backbone 'xception-lite' (this recipe's backbone is {backbone!r})")
@@ -342,7 +370,8 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
         schemes=schemes, head=head, loss=loss, optimizer=optimizer, learning_rate=learning_rate,
         batch_size=batch_size, epochs=epochs, augmentation=augmentation,
         mixed_precision=mixed_precision, network=network, schedule=schedule, warmup_epochs=warmup_epochs,
-        label_smoothing=label_smoothing, weight_decay=weight_decay, test_time_flip=test_time_flip, source=source,
+        label_smoothing=label_smoothing, weight_decay=weight_decay, test_time_flip=test_time_flip,
+        validation=validation, source=source,
     )
 
 

@@ -8,6 +8,9 @@ product search, the penultimate layer's embedding.
 from __future__ import annotations
 
 import os
+import struct
+import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +82,75 @@ def save_predictions(pred: Predictions, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def npz_member_memmap(path: Path, name: str) -> np.ndarray:
+    """A read-only memory map of the array ``name`` of an uncompressed ``.npz`` (``np.savez``), or
+    the array read into memory when the member is compressed.
+
+    ``np.load`` reads a whole member into memory (``mmap_mode`` is ignored for ``.npz``); an
+    uncompressed member is a plain ``.npy`` file at an offset inside the zip, so it can be mapped
+    and its pages read only when touched.
+    """
+    member = name + ".npy"
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+        if info.compress_type != zipfile.ZIP_STORED:
+            with zf.open(member) as f:
+                return np.lib.format.read_array(f, allow_pickle=False)
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"member {member}: bad local header")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        offset = f.tell()
+    if dtype.hasobject:
+        raise ValueError(f"member {member}: object arrays are not allowed")
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
+class LazyArrays(Mapping):
+    """``{scheme: array}`` read from a predictions file on first access, memory-mapped.
+
+    The embeddings of a whole catalog (65-260 MB) are not needed for the first paint of the app:
+    they are mapped when similar-product search first asks for them.
+    """
+
+    def __init__(self, path: Path, names: dict[str, str]) -> None:
+        self._path = path
+        self._names = names
+        self._loaded: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._names:
+            raise KeyError(key)
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = npz_member_memmap(self._path, self._names[key])
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                raise ModelError(f"{self._path}: embeddings of {key} are not readable "
+                                 f"({type(exc).__name__}: {exc})") from exc
+        return self._loaded[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def load_predictions(path: str | os.PathLike[str]) -> Predictions:
-    """Read a predictions file; a damaged one raises ModelError naming it."""
+    """Read a predictions file; a damaged one raises ModelError naming it.
+
+    The embeddings are a :class:`LazyArrays`: mapped from the file on first access.
+    """
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -90,7 +160,8 @@ def load_predictions(path: str | os.PathLike[str]) -> Predictions:
                 classes={s: [str(c) for c in z[f"classes__{s}"]] for s in schemes},
                 probs={s: z[f"probs__{s}"].astype(np.float32) for s in schemes},
                 model_version=str(z["model_version"]),
-                embeddings={s: z[f"embedding__{s}"] for s in schemes if f"embedding__{s}" in z.files},
+                embeddings=LazyArrays(path, {s: f"embedding__{s}" for s in schemes
+                                             if f"embedding__{s}" in z.files}),
             )
     except FileNotFoundError:
         raise ModelError(f"{path}: no predictions file") from None

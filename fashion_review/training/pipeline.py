@@ -173,6 +173,21 @@ def labelled_set(
                        limit, counts)
 
 
+def keep_validation(ids: np.ndarray, parts: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """``parts`` with all but ``fraction`` of the validation products moved to training.
+
+    Which products stay is decided by a seeded hash of the id, so it is the same on every run and
+    machine; the test part is never touched.  The run's ``split.csv`` records the result, so
+    everything downstream knows which products this run trained on.
+    """
+    out = np.asarray(parts, dtype=object).astype(str).copy()
+    val = np.flatnonzero(out == "val")
+    u = np.array([int.from_bytes(hashlib.blake2b(f"keep-val:{seed}:{i}".encode(), digest_size=8).digest(), "big")
+                  / 2**64 for i in np.asarray(ids)[val]])
+    out[val[u >= fraction]] = "train"
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Batches
 

@@ -32,7 +32,9 @@ from fashion_review.errors import ModelError
 from fashion_review.tasks import Task
 from fashion_review.training import registry
 from fashion_review.training.callbacks import BestWeights, TaskProgress, TimeBudget
-from fashion_review.training.pipeline import LabelledSet, ensure_image_cache, labelled_set, make_batches
+from fashion_review.training.pipeline import (
+    LabelledSet, ensure_image_cache, keep_validation, labelled_set, make_batches,
+)
 from fashion_review.training.strategy import make_strategy
 
 MONITOR = "val_loss"
@@ -116,6 +118,9 @@ def train(
     eff = ds.effective()
     data = labelled_set(ds, schemes, multihead=recipe.multihead, min_images=min_images, limit=limit,
                         cache=cache, effective=eff)
+    if recipe.validation != "part":
+        data.parts = keep_validation(data.ids, data.parts, float(recipe.validation))
+        data.counts = {p: int((data.parts == p).sum()) for p in ("train", "val", "test")}
     n_corrections = ds.store.count()
     n_excluded = int(eff["excluded"].sum()) if "excluded" in eff else 0
     train_ids, train_labels = data.part("train")
