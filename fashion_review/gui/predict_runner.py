@@ -31,14 +31,28 @@ def _device_name() -> str:
     return describe_device()
 
 
+#: ``start(REFERENCE, ds)``: import the reference model shipped with the app into the data set's
+#: registry (in the worker: it builds the model) and predict with it.
+REFERENCE = "reference"
+
+
 def predict_job(run: Any, ds: Any, *, limit: int | None = None, task: Task,
                 predict_fn: Callable[..., Any] | None = None) -> Any:
     """The worker's function: say which device, then predict (phase ``"predict"`` and whatever
-    the prediction function reports).  Plain Python: runs the same without Qt."""
+    the prediction function reports).  Plain Python: runs the same without Qt.
+
+    ``run`` may be :data:`REFERENCE`: the reference model is imported first (once per data set).
+    """
     task.report("device", None, "Loading Keras ...")
     device = _device_name()
     task.report("device", None, f"Predicting on {device}", device=device)
     task.check()
+    if isinstance(run, str) and run == REFERENCE:
+        from fashion_review.training.reference import import_reference
+
+        task.report("reference", None, "Importing the reference model into this catalog's models ...")
+        run = import_reference(ds)
+        task.check()
     if predict_fn is None:
         from fashion_review.training.predict import predict as predict_fn  # noqa: N813
     return predict_fn(run, ds, limit=limit, task=task)
