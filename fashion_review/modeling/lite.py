@@ -13,6 +13,11 @@ layers with the widths and depth of the recipe's ``[network]`` table:
             ReLU - SepConv (exit[0]) - BN - ReLU - SepConv (exit[1]) - BN - MaxPool stride 2; add;
             then per remaining width: SepConv - BN - ReLU
 
+Batch normalisation keeps its running statistics with momentum 0.9 (Keras' default is 0.99):
+they must settle within the few hundred steps a small catalog gives (the bundled sample's 1,000
+products make about 10 steps per epoch); at 0.99 a model trained on it for 8 epochs predicted at
+chance in inference mode (test accuracy 4.6 % articleType) while at 0.9 it reached 62 %.
+
 As in Xception: batch normalisation after every convolution, no bias before it, the first entry
 block without the ReLU in front (it follows the stem's), residual 1x1 strided projections.  The
 backbone is a nested ``keras.Model`` named ``xception_lite`` whose output is the last feature
@@ -28,6 +33,7 @@ from keras import layers
 from fashion_review.modeling.recipes import Network
 
 NAME = "xception_lite"
+BN_MOMENTUM = 0.9
 
 
 def build_lite_backbone(network: Network, input_hw: tuple[int, int]) -> keras.Model:
@@ -38,7 +44,7 @@ def build_lite_backbone(network: Network, input_hw: tuple[int, int]) -> keras.Mo
     for i, filters in enumerate(network.stem, start=1):
         x = layers.Conv2D(filters, 3, strides=2 if i == 1 else 1, padding="same", use_bias=False,
                           name=f"stem_conv{i}")(x)
-        x = layers.BatchNormalization(name=f"stem_conv{i}_bn")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"stem_conv{i}_bn")(x)
         x = layers.Activation("relu", name=f"stem_conv{i}_act")(x)
 
     for b, filters in enumerate(network.entry, start=1):
@@ -61,12 +67,12 @@ def build_lite_backbone(network: Network, input_hw: tuple[int, int]) -> keras.Mo
 
 def _sepconv_bn(x, filters: int, name: str):  # noqa: ANN001, ANN202
     x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=name)(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
 
 
 def _strided_block(x, first: int, second: int, name: str, *, relu_first: bool):  # noqa: ANN001, ANN202
     residual = layers.Conv2D(second, 1, strides=2, padding="same", use_bias=False, name=f"{name}_residual")(x)
-    residual = layers.BatchNormalization(name=f"{name}_residual_bn")(residual)
+    residual = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_residual_bn")(residual)
     if relu_first:
         x = layers.Activation("relu", name=f"{name}_sepconv1_act")(x)
     x = _sepconv_bn(x, first, f"{name}_sepconv1")
