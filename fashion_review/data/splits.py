@@ -85,7 +85,7 @@ def _place_new(new_ids: pd.Index, stored: pd.Series, groups: pd.Series | None, s
     if groups is None or not len(groups):
         return hashed_parts(new_ids, seed)
     rep = representatives(new_ids, groups)
-    parts = hashed_parts(pd.Index(rep), seed).to_numpy(dtype=object)
+    parts = hashed_parts(pd.Index(rep), seed).to_numpy(dtype=object).copy()
     g_new = groups.reindex(np.asarray(new_ids, dtype=np.int64))
     g_stored = groups.reindex(stored.index).dropna()
     if len(g_stored):

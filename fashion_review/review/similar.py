@@ -61,6 +61,12 @@ def load_vectors(run, dataset_home: Path, layer: str = DEFAULT_LAYER, prediction
     from fashion_review.review.features import features_dir, open_feature_cache
     from fashion_review.review.predictions import load_predictions
 
+    if run is None:  # predictions without a registry run (e.g. computed in this session)
+        if predictions is None:
+            raise NoEmbeddings("no model")
+        from types import SimpleNamespace
+
+        run = SimpleNamespace(id=predictions.model_version or "model", predictions_path=Path("/nonexistent"))
     if layer == "pooled":
         cache = open_feature_cache(features_dir(Path(dataset_home), run.id), run.id)
         if cache is None:
@@ -175,6 +181,21 @@ class SimilarIndex:
             if len(got) >= k:
                 break
         return got
+
+
+def build_index(ds, run, layer: str = DEFAULT_LAYER, predictions=None,  # noqa: ANN001
+                effective: pd.DataFrame | None = None) -> SimilarIndex:
+    """The similar-products index of ``run`` over data set ``ds``: ``layer``'s vectors (falling back
+    to the head embeddings when a run has no cached backbone features), the data set's exact
+    duplicates counted once, the effective genders for ``same_gender``."""
+    try:
+        ids, vec, source = load_vectors(run, ds.home, layer, predictions)
+    except NoEmbeddings:
+        if layer != DEFAULT_LAYER:
+            raise
+        ids, vec, source = load_vectors(run, ds.home, "heads", predictions)
+    eff = ds.effective() if effective is None else effective
+    return SimilarIndex(ids, vec, groups=ds.exact_groups(), gender=eff["gender"].astype(object), source=source)
 
 
 def similar_table(index: SimilarIndex, pid: int, k: int, catalog: pd.DataFrame, *, same_gender: bool = False
