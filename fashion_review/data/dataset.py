@@ -102,10 +102,22 @@ class Dataset:
 
     def split(self, scheme: str, min_images: int | None = None, seed: int = DEFAULT_SEED,
               effective: pd.DataFrame | None = None) -> pd.Series:
-        """Series id -> "train"/"val"/"test" over :meth:`usable` products (stored, stable)."""
+        """Series id -> "train"/"val"/"test" over :meth:`usable` products (stored, stable).
+
+        A new split keeps each group of identical photos in one part (:meth:`exact_groups`,
+        computed only when products are placed).
+        """
         labels = self.usable(scheme, min_images, effective)
         path = self.split_path(scheme, min_images)
-        return stored_split(path, labels, seed, inherit=self._earlier_version_of(path))
+        return stored_split(path, labels, seed, inherit=self._earlier_version_of(path), groups=self.exact_groups)
+
+    def exact_groups(self) -> pd.Series:
+        """Groups of products with identical photos (``data.identical``: id -> group), cached."""
+        if "exact_groups" not in self._labels_cache:
+            from fashion_review.data.identical import dataset_exact_groups
+
+            self._labels_cache["exact_groups"] = dataset_exact_groups(self)
+        return self._labels_cache["exact_groups"]
 
     def _earlier_version_of(self, split_path: Path) -> Path | None:
         """The same split file of the newest earlier data set read from the same styles.csv."""

@@ -48,7 +48,9 @@ __all__ = [
     "ImageCheck",
     "ImageProblem",
     "ValidationResult",
+    "CACHE_FOLDER",
     "build_image_cache",
+    "ensure_image_cache",
     "check_image",
     "image_path",
     "open_image_cache",
@@ -71,6 +73,9 @@ SIZE_TOLERANCE: float = 0.15
 IMAGE_SHAPE: tuple[int, int, int] = (EXPECTED_SIZE[1], EXPECTED_SIZE[0], 3)
 #: Bumped whenever the cache layout or its decoding changes, so old caches read as stale.
 CACHE_VERSION = 1
+
+#: The image cache's folder under a data set's home.
+CACHE_FOLDER = "image-cache"
 
 #: Up to this many paths go to a worker in one message.
 MAX_CHUNK = 256
@@ -653,3 +658,18 @@ def open_image_cache(cache_dir: PathLike, *, ids: Iterable[int] | np.ndarray | N
     if ids is not None and not np.array_equal(np.unique(_as_ids(ids)), stored_ids):
         return None
     return ImageCache(cache_dir, stored_ids, images, status, meta)
+
+
+def ensure_image_cache(ds: Any, task: Task | None = None) -> ImageCache:
+    """The data set's image cache (``ds.home / "image-cache"``), built once on first use.
+
+    Rebuilt when absent, stale or holding another set of products than the catalog's products
+    with an image (reports phase "cache"; raises Cancelled when cancelled).
+    """
+    df = ds.catalog.df
+    ids = df.index[df["has_image"].to_numpy()].to_numpy(dtype=np.int64)
+    cache_dir = Path(ds.home) / CACHE_FOLDER
+    cache = open_image_cache(cache_dir, ids=ids)
+    if cache is None:
+        cache = build_image_cache(ids, ds.catalog.images_dir, cache_dir, task=task)
+    return cache

@@ -139,6 +139,8 @@ class DetailPanel(QScrollArea):
         lay.addWidget(attr_box)
         lay.addWidget(hist_box)
         lay.addStretch(1)
+        self._layout = lay
+        self._sections_at = lay.indexOf(schemes_box)  # sections of other modules go above the labels
         self.setWidget(body)
 
         self.set_button.clicked.connect(self.apply_combo)
@@ -280,6 +282,11 @@ class DetailPanel(QScrollArea):
                     line = f"<span style='color:#999'><s>{line}</s> (undone)</span>"
                 lines.append(line)
             self.history.setText("<br>".join(lines))
+
+    def add_section(self, widget: QWidget) -> None:
+        """Add a section of another module (similar products, photo checks) below the label box."""
+        self._layout.insertWidget(self._sections_at, widget)
+        self._sections_at += 1
 
     # -- asking -------------------------------------------------------------------------
 

@@ -154,6 +154,12 @@ class FilterBar(QWidget):
         self.corrected.setToolTip("Only products a curator relabelled")
         self.excluded = QCheckBox("Excluded")
         self.excluded.setToolTip("Only products excluded from training")
+        self.duplicates = QCheckBox("Duplicates")
+        self.duplicates.setToolTip("Only products with an identical or near-identical photo under another id "
+                                   "(found on first use)")
+        self.colour = QCheckBox("Colour ≠ baseColour")
+        self.colour.setToolTip("Only products whose photo's three-colour palette has no colour of their "
+                               "baseColour label (palettes computed on first use)")
         self.conf_lo = QDoubleSpinBox()
         self.conf_hi = QDoubleSpinBox()
         for box, value in ((self.conf_lo, 0.0), (self.conf_hi, 1.0)):
@@ -193,7 +199,7 @@ class FilterBar(QWidget):
         lay.addWidget(self.part)
         lay.addWidget(group(QLabel("Confidence"), self.conf_lo, dash, self.conf_hi))
         lay.addWidget(self.search)
-        lay.addWidget(group(self.disagree, self.corrected, self.excluded, spacing=10))
+        lay.addWidget(group(self.disagree, self.corrected, self.excluded, self.duplicates, self.colour, spacing=10))
         lay.addWidget(group(self.clear_button, self.count, spacing=14))
 
         self.scheme.currentIndexChanged.connect(self._on_scheme)
@@ -201,7 +207,7 @@ class FilterBar(QWidget):
             box.activated.connect(self._changed_now)
             box.lineEdit().editingFinished.connect(self._changed_now)
         self.part.currentIndexChanged.connect(self._changed_now)
-        for cb in (self.disagree, self.corrected, self.excluded):
+        for cb in (self.disagree, self.corrected, self.excluded, self.duplicates, self.colour):
             cb.toggled.connect(self._changed_now)
         self.conf_lo.valueChanged.connect(self._changed_now)
         self.conf_hi.valueChanged.connect(self._changed_now)
@@ -249,12 +255,15 @@ class FilterBar(QWidget):
             confidence=conf,
             text=self.search.text(),
             ids=self._filter.ids,
+            ranked=self._filter.ranked,
+            duplicates=self.duplicates.isChecked(),
+            colour_disagrees=self.colour.isChecked(),
         )
 
     def set_filter(self, flt: Filter, emit: bool = True) -> None:
         """Show ``flt`` in the widgets (e.g. after a click in the confusion matrix)."""
         widgets = (self.scheme, self.given, self.predicted, self.part, self.disagree, self.corrected,
-                   self.excluded, self.conf_lo, self.conf_hi, self.search)
+                   self.excluded, self.duplicates, self.colour, self.conf_lo, self.conf_hi, self.search)
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             i = self.scheme.findData(flt.scheme)
@@ -272,6 +281,8 @@ class FilterBar(QWidget):
             self.disagree.setChecked(flt.disagreements)
             self.corrected.setChecked(flt.corrected)
             self.excluded.setChecked(flt.excluded)
+            self.duplicates.setChecked(flt.duplicates)
+            self.colour.setChecked(flt.colour_disagrees)
             lo, hi = flt.confidence if flt.confidence is not None else (0.0, 1.0)
             self.conf_lo.setValue(lo)
             self.conf_hi.setValue(hi)

@@ -173,6 +173,9 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._connect()
+        from fashion_review.gui.lookalikes import install as install_lookalikes
+
+        self.lookalikes = install_lookalikes(self)  # similar products, duplicates, colour palettes
         self.set_view(self.settings.view if self.settings.view in VIEWS else "grid")
         self._restore_layout()
         self._update_undo_actions()

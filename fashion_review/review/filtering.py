@@ -38,7 +38,11 @@ class Filter:
     :data:`PART_CHOICES`; ``confidence``: (low, high) bounds on the predicted class's
     probability, inclusive (products without a prediction drop out once a bound is set);
     ``text``: words that must all occur in the id or name (case-insensitive); ``ids``: only
-    these products.
+    these products (``ranked``: shown in the order of ``ids``, e.g. similar products, nearest
+    first); ``duplicates``: only products with a duplicate photo (the table's ``duplicate_group``
+    column, -1 for none); ``colour_disagrees``: only products whose colour palette disagrees with
+    their ``baseColour`` (the table's ``colour_disagrees`` column).  The last two keep nothing
+    until those columns exist.
     """
 
     scheme: str = "articleType"
@@ -51,6 +55,9 @@ class Filter:
     confidence: tuple[float, float] | None = None
     text: str = ""
     ids: tuple[int, ...] | None = field(default=None, repr=False)
+    ranked: bool = False
+    duplicates: bool = False
+    colour_disagrees: bool = False
 
     def __post_init__(self) -> None:
         if self.part is not None and self.part not in PART_CHOICES:
@@ -87,6 +94,10 @@ class Filter:
             out.append(f"confidence {self.confidence[0]:.0%}-{self.confidence[1]:.0%}")
         if self.text.strip():
             out.append(f"“{self.text.strip()}”")
+        if self.duplicates:
+            out.append("duplicate photos")
+        if self.colour_disagrees:
+            out.append("colour disagrees with baseColour")
         if self.ids is not None:
             out.append(f"{len(self.ids)} chosen products")
         return ", ".join(out) if out else "all products"
@@ -135,12 +146,27 @@ def filter_mask(frame: pd.DataFrame, flt: Filter) -> np.ndarray:
             keep &= search.str.contains(w, regex=False).to_numpy(dtype=bool)
     if flt.ids is not None:
         keep &= frame.index.isin(np.asarray(flt.ids, dtype=np.int64))
+    for on, column, test in ((flt.duplicates, DUPLICATE_GROUP, lambda v: v >= 0),
+                             (flt.colour_disagrees, COLOUR_DISAGREES, lambda v: v.astype(bool))):
+        if on:
+            keep &= test(frame[column].to_numpy()) if column in frame.columns else False
     return keep
 
 
+#: Review-table columns set by the app when it has found duplicates / computed colour palettes.
+DUPLICATE_GROUP = "duplicate_group"
+COLOUR_DISAGREES = "colour_disagrees"
+
+
 def apply_filter(frame: pd.DataFrame, flt: Filter) -> np.ndarray:
-    """Positions (int64, ascending) of the rows of ``frame`` that ``flt`` keeps."""
-    return np.flatnonzero(filter_mask(frame, flt)).astype(np.int64)
+    """Positions of the rows of ``frame`` that ``flt`` keeps: ascending, or in the order of
+    ``flt.ids`` when ``flt.ranked``."""
+    rows = np.flatnonzero(filter_mask(frame, flt)).astype(np.int64)
+    if flt.ranked and flt.ids is not None and len(rows):
+        rank = pd.Series(np.arange(len(flt.ids)), index=np.asarray(flt.ids, dtype=np.int64))
+        rank = rank[~rank.index.duplicated()]
+        rows = rows[np.argsort(rank.reindex(frame.index.to_numpy()[rows]).to_numpy(), kind="stable")]
+    return rows
 
 
 def sort_keys(values: np.ndarray) -> np.ndarray:

@@ -110,6 +110,11 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
                                "probabilities_from": source, "schemes": {}}
     run_metrics: dict[str, Any] = {}
     part_of = split.reindex(ids).to_numpy(dtype=object)
+    # Test products whose identical photo (another id) sits in the training part: scored apart too.
+    from fashion_review.review.duplicates import twin_leaks
+
+    leak = twin_leaks(split, ds.exact_groups())
+    has_twin = np.isin(ids, leak.index[leak.to_numpy()].to_numpy(dtype=np.int64))
     for s in run.schemes:
         classes = run.classes[s]
         known = set(classes)
@@ -127,6 +132,8 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
             counts[part] = int(m.sum())
             acc[part] = metrics.accuracy(given[m], pred_names[m]) if m.any() else None
         test = in_scheme & (part_of == "test")
+        clean = test & ~has_twin
+        acc_clean = metrics.accuracy(given[clean], pred_names[clean]) if clean.any() else None
         g_test, p_test = given[test].astype(str), pred_names[test].astype(str)
         report = metrics.per_class_report(g_test, p_test, classes)
         counts_cm, names = metrics.confusion(g_test, p_test, classes)
@@ -157,6 +164,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
                                   loss_key=loss_key, accuracy_key=acc_key, best_epoch=best_epoch)
         scheme_summary = {
             "train_accuracy": acc["train"], "val_accuracy": acc["val"], "test_accuracy": acc["test"],
+            "test_accuracy_without_twins": acc_clean, "test_with_training_twin": int((test & has_twin).sum()),
             "products": counts, "classes": len(classes),
             "macro_f1": report.macro["f1-score"], "weighted_f1": report.weighted["f1-score"],
             "mean_average_precision": mean_ap,
@@ -180,7 +188,8 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
 def summary_text(summary: dict[str, Any]) -> str:
     """The Table 5 rows: train / validation / test accuracy per scheme, in percent."""
     lines = [f"run {summary['run']} ({summary['recipe']})", "",
-             f"{'scheme':<16}{'train':>9}{'val':>9}{'test':>9}{'macro F1':>10}{'test n':>8}"]
+             f"{'scheme':<16}{'train':>9}{'val':>9}{'test':>9}{'macro F1':>10}{'test n':>8}"
+             f"{'test w/o twins':>16}{'twins':>7}"]
 
     def pct(v: float | None) -> str:
         return f"{100 * v:8.2f}%" if v is not None else f"{'-':>9}"
@@ -188,5 +197,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     for s, m in summary["schemes"].items():
         f1 = f"{m['macro_f1']:10.4f}" if m.get("macro_f1") is not None else f"{'-':>10}"
         lines.append(f"{s:<16}{pct(m['train_accuracy'])}{pct(m['val_accuracy'])}{pct(m['test_accuracy'])}"
-                     f"{f1}{m['products']['test']:>8}")
+                     f"{f1}{m['products']['test']:>8}{pct(m.get('test_accuracy_without_twins')):>16}"
+                     f"{m.get('test_with_training_twin', 0):>7}")
+    lines += ["", "test w/o twins: test accuracy leaving out the test products with an identical photo (another "
+              "id) in the training part; twins: how many those are"]
     return "\n".join(lines) + "\n"

@@ -39,9 +39,9 @@ import numpy as np
 from fashion_review.errors import ModelError
 from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.modeling.factory import backbone_of
+from fashion_review.review.features import FEATURES_VERSION, FeatureCache, features_dir, open_feature_cache  # noqa: F401
 from fashion_review.tasks import Cancelled, Task
 
-FEATURES_VERSION = 2
 #: Feature vectors up to this length are cached as float32, longer ones as float16.
 FLOAT32_MAX_DIM = 4096
 #: Layers that turn the backbone's feature map into a vector without weights.
@@ -206,51 +206,6 @@ def _warm_softmax(old: keras.layers.Dense, new: keras.layers.Dense, old_classes:
 
 # --------------------------------------------------------------------------------------------
 # The feature cache
-
-
-@dataclass
-class FeatureCache:
-    """Backbone features of one run for a set of products (``features[k]`` is ``ids[k]``'s)."""
-
-    path: Path
-    ids: np.ndarray  # int64, sorted
-    features: np.ndarray  # float32 or float16 memmap (N, *shape)
-    meta: dict = field(default_factory=dict)
-
-    def index_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        q = np.asarray(ids, dtype=np.int64)
-        pos = np.searchsorted(self.ids, q)
-        clipped = np.minimum(pos, max(len(self.ids) - 1, 0))
-        ok = (pos < len(self.ids)) & (self.ids[clipped] == q) if len(self.ids) else np.zeros(len(q), bool)
-        return np.where(ok, pos, -1)
-
-    def get(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        pos = self.index_of(ids)
-        if (pos < 0).any():
-            raise KeyError(f"{int((pos < 0).sum())} product(s) have no cached features in {self.path}")
-        return np.asarray(self.features[pos], dtype=np.float32)
-
-
-def features_dir(dataset_home: Path, run_id: str) -> Path:
-    """Where the features of ``run_id`` for a data set live."""
-    return Path(dataset_home) / "features" / run_id
-
-
-def open_feature_cache(path: Path, run_id: str | None = None) -> FeatureCache | None:
-    """The complete cache at ``path`` or None (absent, unfinished, another version or run)."""
-    try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("version") != FEATURES_VERSION or not meta.get("complete"):
-            return None
-        if run_id is not None and meta.get("run_id") != run_id:
-            return None
-        ids = np.load(path / "ids.npy")
-        feats = np.load(path / "features.npy", mmap_mode="r")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
-        return None
-    if ids.dtype != np.int64 or feats.shape[0] != len(ids) or list(feats.shape[1:]) != meta.get("shape"):
-        return None
-    return FeatureCache(path, ids, feats, meta)
 
 
 def extract_features(feature_model: keras.Model, images: Any, ids: np.ndarray, out: np.ndarray,

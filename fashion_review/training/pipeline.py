@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from fashion_review.data.images import CACHE_FOLDER, ensure_image_cache  # noqa: F401 (re-exported)
 from fashion_review.errors import ModelError
 from fashion_review.tasks import Task
 
@@ -41,24 +42,6 @@ from fashion_review.tasks import Task
 MULTIHEAD_PART_SCHEME = "gender_master"
 IGNORE_LABEL = -1
 PARTS = ("train", "val", "test")
-CACHE_FOLDER = "image-cache"
-
-
-def ensure_image_cache(ds: Any, task: Task | None = None):
-    """The data set's image cache (``ds.home / "image-cache"``), built once on first use.
-
-    Rebuilt when absent, stale or holding another set of products than the catalog's products
-    with an image (reports phase "cache"; raises Cancelled when cancelled).
-    """
-    from fashion_review.data.images import build_image_cache, open_image_cache
-
-    df = ds.catalog.df
-    ids = df.index[df["has_image"].to_numpy()].to_numpy(dtype=np.int64)
-    cache_dir = ds.home / CACHE_FOLDER
-    cache = open_image_cache(cache_dir, ids=ids)
-    if cache is None:
-        cache = build_image_cache(ids, ds.catalog.images_dir, cache_dir, task=task)
-    return cache
 
 
 @dataclass

@@ -1,0 +1,106 @@
+"""Similar products: exact cosine kNN on synthetic embeddings with known answers."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fashion_review.review.predictions import Predictions, save_predictions
+from fashion_review.review.similar import NoEmbeddings, SimilarIndex, load_vectors, pixel_vectors
+
+
+def _clusters():
+    """Three tight clusters on the axes; ids 0-9 near x, 10-19 near y, 20-29 near z."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, dtype=np.float32) * 5
+    vec = np.concatenate([c + rng.normal(0, 0.05, (10, 3)) for c in centres]).astype(np.float32)
+    ids = np.arange(100, 130, dtype=np.int64)
+    return ids, vec
+
+
+def test_neighbours_are_the_own_cluster_nearest_first():
+    ids, vec = _clusters()
+    index = SimilarIndex(ids, vec)
+    nbs = index.query(105, k=9)
+    assert [n.id for n in nbs] and set(n.id for n in nbs) == set(range(100, 110)) - {105}
+    sims = [n.similarity for n in nbs]
+    assert sims == sorted(sims, reverse=True) and sims[0] <= 1.0 + 1e-6 and sims[-1] > 0.95
+    # Exact: the order is the order of the true cosine similarities.
+    v = vec / np.linalg.norm(vec, axis=1, keepdims=True)
+    truth = ids[np.argsort(-(v @ v[5]))][1:10]
+    assert [n.id for n in nbs] == truth.tolist()
+    # Beyond the cluster the next products come from another cluster.
+    assert set(n.id for n in index.query(105, k=12)) - set(range(100, 110))
+
+
+def test_scale_does_not_matter_cosine():
+    ids, vec = _clusters()
+    scaled = vec * np.linspace(0.1, 10, len(vec))[:, None]
+    a = [n.id for n in SimilarIndex(ids, vec).query(112, 5)]
+    b = [n.id for n in SimilarIndex(ids, scaled).query(112, 5)]
+    assert a == b
+
+
+def test_identical_photos_are_counted_once():
+    ids, vec = _clusters()
+    vec = vec.copy()
+    vec[1] = vec[2] = vec[3] = vec[0]  # 101-103: the same photo as 100 (same vector)
+    vec[5] = vec[6] = vec[4]  # 104-106: one other photo three times
+    groups = pd.Series([0, 0, 0, 0, 1, 1, 1], index=[100, 101, 102, 103, 104, 105, 106])
+    index = SimilarIndex(ids, vec, groups=groups)
+    got = [n.id for n in index.query(100, k=5)]
+    assert not {101, 102, 103} & set(got)  # the query's own twins are left out
+    assert len({104, 105, 106} & set(got)) == 1  # another group: once
+    assert len(got) == 5 and len(set(got)) == 5
+
+
+def test_same_gender_filters_and_still_fills_k():
+    ids, vec = _clusters()
+    gender = pd.Series(np.where(ids % 2 == 0, "Men", "Women"), index=ids)
+    index = SimilarIndex(ids, vec, gender=gender)
+    got = index.query(104, k=8, same_gender=True)
+    assert len(got) == 8 and all(gender[n.id] == "Men" for n in got)
+    assert {n.id for n in got[:4]} == {100, 102, 106, 108}
+
+
+def test_unknown_product_is_a_clear_error():
+    ids, vec = _clusters()
+    with pytest.raises(KeyError, match="no embedding"):
+        SimilarIndex(ids, vec).query(999)
+
+
+def test_vectors_from_predictions_and_feature_cache(tmp_path):
+    ids, vec = _clusters()
+    pred = Predictions(ids=ids, classes={"articleType": ["a", "b"]},
+                       probs={"articleType": np.full((len(ids), 2), 0.5, np.float32)}, model_version="r1",
+                       embeddings={"articleType": vec.astype(np.float16)})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_predictions(pred, run_dir / "predictions.npz")
+    run = SimpleNamespace(id="r1", predictions_path=run_dir / "predictions.npz")
+    got_ids, got, _ = load_vectors(run, tmp_path, "head:articleType")
+    assert np.array_equal(got_ids, ids) and np.allclose(got, vec, atol=1e-2)
+    heads_ids, heads, _ = load_vectors(run, tmp_path, "heads")
+    assert np.allclose(np.linalg.norm(heads, axis=1), 1.0, atol=1e-3)
+    with pytest.raises(NoEmbeddings, match="predict"):
+        load_vectors(run, tmp_path, "pooled")
+    # The feature cache as predict writes it (training.heads.FeatureWriter's layout).
+    feat = tmp_path / "features" / "r1"
+    feat.mkdir(parents=True)
+    np.save(feat / "ids.npy", ids)
+    np.save(feat / "features.npy", vec.astype(np.float32))
+    (feat / "meta.json").write_text(json.dumps({"version": 2, "run_id": "r1", "shape": [3], "complete": True}))
+    p_ids, p_vec, _ = load_vectors(run, tmp_path, "pooled")
+    assert np.array_equal(p_ids, ids) and np.allclose(p_vec, vec)
+
+
+def test_pixel_vectors_downscale():
+    img = np.full((2, 80, 60, 3), 255, np.uint8)
+    img[1, :40] = 0
+    v = pixel_vectors(img)
+    assert v.shape == (2, 20 * 15 * 3)
+    assert np.allclose(v[0], 0) and v[1].max() == 255
