@@ -29,9 +29,16 @@ def data_kwargs(args: argparse.Namespace) -> dict:
 
 
 def open_from_args(args: argparse.Namespace):
+    """The data set the options name; DataError when its catalog has no product at all."""
     from fashion_review.data.dataset import open_dataset
+    from fashion_review.errors import DataError
 
-    return open_dataset(**data_kwargs(args))
+    ds = open_dataset(**data_kwargs(args))
+    empty = ds.catalog.no_products_message()
+    if empty:
+        ds.close()
+        raise DataError(empty)
+    return ds
 
 
 def _print_json(obj) -> None:
@@ -62,11 +69,15 @@ def cmd_check(args) -> int:
     from fashion_review.data.catalog import load_catalog
 
     cat = load_catalog(**data_kwargs(args))
+    empty = cat.no_products_message()
     if args.json:
         _print_json({"rows": len(cat), "counts": cat.report.counts(),
                      "problems": [p.__dict__ for p in cat.report.problems]})
     else:
         print(cat.report.summary(per_kind=args.show))
+    if empty:
+        print(f"fashion-review: {empty}", file=sys.stderr)
+        return 1
     return 0
 
 

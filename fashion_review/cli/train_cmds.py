@@ -59,6 +59,17 @@ def _open_for_run(args: argparse.Namespace, run_arg: str) -> tuple[Any, Any]:
     from fashion_review.data.dataset import open_dataset
     from fashion_review.training import registry
 
+    if run_arg is None:  # the data set's active run
+        ds = open_from_args(args)
+        run = registry.active_run(ds.fingerprint)
+        if run is None:
+            known = registry.list_runs(ds.fingerprint)
+            ds.close()
+            hint = (f"`fashion-review models activate RUN` chooses one of its {len(known)} run(s) "
+                    f"(`fashion-review models` lists them), or pass --run RUN") if known else \
+                "train one first (`fashion-review train --activate`), or pass --run RUN"
+            raise ModelError(f"no active model for {ds.catalog.csv_path}: {hint}")
+        return ds, run
     if args.data is not None or args.csv is not None:
         ds = open_from_args(args)
         try:
@@ -137,9 +148,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([{"id": r.id, "path": str(r.path), **r.record} for r in runs])
     elif runs and runs[-1].record.get("written") is not False:
-        ref = runs[-1].path if args.out else runs[-1].id
-        print(f"next: fashion-review evaluate --run {ref}   |   fashion-review predict --run {ref}")
+        print(next_steps(runs[-1], activated=args.activate, out=bool(args.out), data_args=_data_args_text(args)))
     return 0
+
+
+def _data_args_text(args: argparse.Namespace) -> str:
+    """The data options as the user gave them, to repeat in a hint (`` --data DIR`` or "")."""
+    import shlex
+
+    out = ""
+    for opt in ("data", "csv", "images"):
+        v = getattr(args, opt, None)
+        if v is not None:
+            out += f" --{opt} {shlex.quote(str(v))}"
+    return out
+
+
+def next_steps(run: Any, *, activated: bool, out: bool = False, data_args: str = "") -> str:
+    """What to run after ``train``, true for how it ran: the app shows the *active* model's predictions."""
+    if out:  # outside the registry: it can be evaluated and predicted, not activated
+        ref = run.path
+        return (f"next: fashion-review predict --run {ref}{data_args}   |   fashion-review evaluate --run {ref}{data_args}\n"
+                "      (a run written with --out is not in the registry, so the app cannot show it)")
+    if activated:
+        return (f"next: fashion-review predict{data_args}   (the active model's predictions, which the app shows)\n"
+                f"      fashion-review evaluate{data_args}  |  fashion-review gui{data_args}")
+    ref = run.id
+    return (f"next: fashion-review models activate {ref}{data_args}   (the app shows the active model; "
+            "or Models > Choose model in the app)\n"
+            f"      fashion-review predict --run {ref}{data_args}  |  fashion-review evaluate --run {ref}{data_args}")
 
 
 def _run_cancellable(args: argparse.Namespace, work: Any, cancelled_message: str) -> tuple[Any, Any]:
@@ -227,7 +264,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     fingerprint = load_catalog(**data_kwargs(args)).fingerprint
     if getattr(args, "models_command", None) == "activate":
         run = registry.activate(fingerprint, args.run_id)
-        print(f"active model: {run.id}")
+        note = "" if run.predictions_path.exists() else \
+            " (no predictions yet: `fashion-review predict`, or the app predicts when it is chosen there)"
+        print(f"active model: {run.id}{note}")
         return 0
     runs = registry.list_runs(fingerprint)
     active = registry.active_run(fingerprint)
@@ -296,9 +335,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="per-scheme accuracies, per-class report, confusion matrix, PR curves, training curves",
         description="Evaluate a run on the products it saw (its split), with today's effective labels; writes "
-        "<run>/eval/<scheme>/ (or --out). RUN is a run id or a run folder; without --data, the data set the "
-        "run was trained on.")
-    p.add_argument("--run", required=True, metavar="RUN", help="run id or run folder")
+        "<run>/eval/<scheme>/ (or --out). RUN is a run id or a run folder (default: the active model of --data); "
+        "with --run and without --data, the data set the run was trained on.")
+    p.add_argument("--run", metavar="RUN", help="run id or run folder (default: the data set's active model)")
     add_data_args(p)
     p.add_argument("--out", metavar="DIR", help="write the evaluation here instead of <run>/eval")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -307,8 +346,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict", help="class probabilities and embeddings for every product with an image",
         description="Run a model over every product with an image; stores predictions.npz in the run (or --out), "
-        "which the app opens without recomputing. Without --data, the data set the run was trained on.")
-    p.add_argument("--run", required=True, metavar="RUN", help="run id or run folder")
+        "which the app opens without recomputing. Without --run, the active model of --data (default: the bundled "
+        "sample); with --run and without --data, the data set the run was trained on.")
+    p.add_argument("--run", metavar="RUN", help="run id or run folder (default: the data set's active model)")
     add_data_args(p)
     p.add_argument("--limit", type=int, metavar="N", help="only the first N products with an image")
     p.add_argument("--out", metavar="FILE.npz", help="write the predictions here instead of <run>/predictions.npz")
