@@ -18,6 +18,7 @@ from typing import Any
 
 from fashion_review.cli.data_cmds import add_data_args, open_from_args
 from fashion_review.errors import ModelError
+from fashion_review.text import plural
 
 DEFAULT_RECIPE = "xception-multihead"
 EXIT_CANCELLED = 130
@@ -237,7 +238,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                      "classes": {s: len(c) for s, c in pred.classes.items()},
                      "embeddings": {s: list(e.shape) for s, e in pred.embeddings.items()}})
     else:
-        print(f"{len(pred):,} products x {', '.join(f'{s} ({len(c)} classes)' for s, c in pred.classes.items())}"
+        heads = ", ".join(f"{s} ({plural(len(c), 'class')})" for s, c in pred.classes.items())
+        print(f"{plural(len(pred), 'product')} x {heads}"
               f" predicted by {run.id}\n  {path}")
     return 0
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from fashion_review.data.schemes import SCHEMES
 from fashion_review.gui.catalog_model import SCHEME_TITLES
 from fashion_review.review.filtering import Filter
+from fashion_review.text import plural
 
 ANY = "Any"
 PART_ITEMS = (("Any part", ""), ("Train", "train"), ("Validation", "val"), ("Test", "test"),
@@ -222,7 +223,7 @@ class FilterBar(QWidget):
                 box.setCurrentIndex(i if i >= 0 else 0)
 
     def set_count(self, shown: int, total: int) -> None:
-        self.count.setText(f"{shown:,} of {total:,} products" if shown != total else f"{total:,} products")
+        self.count.setText(f"{shown:,} of {plural(total, 'product')}" if shown != total else plural(total, "product"))
 
     # -- the filter ---------------------------------------------------------------------
 

@@ -385,7 +385,11 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
     ticker = QTimer()
     ticker.timeout.connect(lambda: turns.append(1))
     ticker.start(5)
-    assert win.predict_catalog(predict_fn=fake_predict)
+    win.predict_fn = fake_predict
+    win._on_models_menu()  # what opening the Models menu does: enables the action for the active run
+    assert win.act_predict.isEnabled()
+    win.act_predict.trigger()  # the menu item (triggered(checked) must not reach a parameter)
+    assert win._runner is not None and win._runner.busy
     with qtbot.waitSignal(win._runner.finished, timeout=30000):
         pass
     ticker.stop()
