@@ -119,6 +119,11 @@ class Catalog:
     def malformed_lines(self) -> list[int]:
         return self.report.lines("malformed_row")
 
+    def skipped_rows(self) -> dict[str, int]:
+        """Rows of the file that are not in the catalog, by why: ``{"duplicate_id": 2, ...}``."""
+        kinds = ["bad_id", "duplicate_id"] + (["malformed_row"] if self.skip_malformed else [])
+        return {k: self.report.count(k) for k in kinds if self.report.count(k)}
+
     def no_products_message(self) -> str | None:
         """Why the catalog has no product at all (None when it has some): for a clear error."""
         if len(self.df):

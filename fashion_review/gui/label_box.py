@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
@@ -65,6 +65,8 @@ class LabelBox(QComboBox):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.setCompleter(completer)
+        # Keys can also reach the line edit directly (the completer's popup forwards them there).
+        self.lineEdit().installEventFilter(self)
         self._label = ""  # the product's label, which Escape restores
         self.scheme = ""
 
@@ -127,7 +129,23 @@ class LabelBox(QComboBox):
             return True
         return super().event(e)
 
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched is self.lineEdit() and isinstance(e, QKeyEvent) and e.key() in _OWN_KEYS:
+            if e.type() == QEvent.Type.ShortcutOverride:
+                e.accept()
+                return True
+            if e.type() == QEvent.Type.KeyPress:
+                self._own_key(e)
+                return True
+        return super().eventFilter(watched, e)
+
     def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if e.key() in _OWN_KEYS:
+            self._own_key(e)
+            return
+        super().keyPressEvent(e)
+
+    def _own_key(self, e: QKeyEvent) -> None:
         key = e.key()
         if key in _ENTER:
             popup = self.completer().popup()
@@ -148,11 +166,9 @@ class LabelBox(QComboBox):
             self.left.emit()
             e.accept()
             return
-        if key in _LIST_KEYS and not (e.modifiers() & Qt.KeyboardModifier.AltModifier):
+        if key in _LIST_KEYS:
             self.showPopup()  # choose from the list: never step silently to the next class
             e.accept()
-            return
-        super().keyPressEvent(e)
 
     def wheelEvent(self, e: QWheelEvent) -> None:  # noqa: N802 - Qt API
         e.ignore()  # scrolling the panel must not change the label shown

@@ -228,6 +228,9 @@ class MainWindow(QMainWindow):
         A = self._action  # noqa: N806
         SK = QKeySequence.StandardKey  # noqa: N806
         self.act_open = A("&Open data set…", self.choose_dataset, [SK.Open], "Open a folder with styles.csv and images/")
+        self.act_problems = A("Catalog &problems…", self.show_catalog_problems, (),
+                              "What the reader found wrong in styles.csv (rows skipped, blank fields, ...)")
+        self.act_problems.setEnabled(False)  # until a catalog is open
         self.act_quit = A("&Quit", self.close, [SK.Quit])
         self.act_undo = A("&Undo", self.undo, ["Ctrl+Z"], "Undo the latest change")
         self.act_redo = A("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the change undone last")
@@ -280,6 +283,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
+        m.addAction(self.act_problems)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
@@ -375,6 +379,14 @@ class MainWindow(QMainWindow):
         worker.signals.finished.connect(self.progress.hide)
         self._load_job.start(worker)
 
+    def show_catalog_problems(self) -> None:
+        """File > Catalog problems: what the reader found wrong in the open catalog."""
+        if self.session is None:
+            return
+        from fashion_review.gui.catalog_problems import CatalogProblemsDialog
+
+        CatalogProblemsDialog(self.session.ds.catalog, self).exec()
+
     def choose_dataset(self) -> None:
         start = self.settings.last_data or str(Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Open a data set (a folder with styles.csv)", start)
@@ -436,9 +448,19 @@ class MainWindow(QMainWindow):
             old.close()
         n = len(session.table)
         msg = f"Opened {path} · {plural(n, 'product')}"
+        from fashion_review.gui.catalog_problems import status_text
+
+        problems = status_text(cat)
+        if problems:
+            msg += f" · {problems}"
         if session.warning:
             msg += f" · {session.warning}"
-        self.statusBar().showMessage(msg, 8000)
+        self.statusBar().showMessage(msg, 15000)
+        self.act_problems.setEnabled(True)
+        empty = cat.no_products_message()
+        if empty:
+            dialogs.warn(self, "No products", f"{empty}.\n\nThere is nothing to review; File > Open data set… "
+                                              "opens another folder.")
         self.loaded.emit()
         # The splits (pandas, in a worker) start once the grid has painted: the worker would
         # otherwise hold the interpreter lock while the first screen is drawn.
