@@ -7,7 +7,8 @@ pure function in :mod:`fashion_review.review.filtering`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMargins, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -208,6 +209,19 @@ class FilterBar(QWidget):
         self.conf_hi.valueChanged.connect(self._changed_now)
         self.search.textChanged.connect(self._changed_later)
         self.clear_button.clicked.connect(self.clear)
+        # Enter in any of the bar's fields applies the filter; the window's Enter shortcut (accept
+        # the prediction) never sees it, whichever product is selected behind the bar.
+        for w in self.findChildren(QWidget):
+            w.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        if isinstance(e, QKeyEvent) and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if e.type() == QEvent.Type.ShortcutOverride:
+                e.accept()
+                return True
+            if e.type() == QEvent.Type.KeyPress:
+                self.commit()
+        return super().eventFilter(watched, e)
 
     # -- content ------------------------------------------------------------------------
 

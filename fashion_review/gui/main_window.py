@@ -18,15 +18,10 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QStackedWidget,
     QToolBar,
@@ -538,8 +533,6 @@ class MainWindow(QMainWindow):
     def _model_state(self) -> tuple[str, str]:
         """(status-bar text, what to do when no predictions are shown: for the confusion view too)."""
         t = self.session.table if self.session else None
-        if t is not None and t.predictions is not None:
-            return f"Model: {t.model_version or 'unnamed'}", ""
         if self.session is None:
             return "No model predictions", "Open a data set (File > Open data set…)."
         from fashion_review.training import registry
@@ -549,6 +542,12 @@ class MainWindow(QMainWindow):
             active, runs = registry.active_run(fp), registry.list_runs(fp)
         except (FashionReviewError, OSError, ValueError):
             active, runs = None, []
+        if t is not None and t.predictions is not None:
+            shown = t.model_version or "unnamed"
+            if active is not None and active.id != shown:
+                return (f"Model: {shown} (the active model {active.id} has no predictions yet)",
+                        f"Models > Predict the catalog predicts with the active model {active.id}.")
+            return f"Model: {shown}", ""
         if active is not None:
             return (f"Model {active.id}: no predictions yet",
                     f"The active model {active.id} has not predicted this catalog yet: Models > Predict the "
@@ -1042,8 +1041,6 @@ class MainWindow(QMainWindow):
 
     def accept_predictions(self) -> int | None:
         """Set the predicted label of the scheme in focus (Enter), for the selection."""
-        if self._key_belongs_to_a_field():
-            return None
         if self.session is None:
             return None
         t = self.session.table
@@ -1198,16 +1195,6 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(can_undo)
         self.act_redo.setEnabled(can_redo)
         self.history.set_batches(store.batches(), can_undo, can_redo)
-
-    def _key_belongs_to_a_field(self) -> bool:
-        """Return pressed in a text field: give it to the field instead of accepting a prediction."""
-        w = QApplication.focusWidget()
-        if w is None:
-            return False
-        if self.filter_bar.isAncestorOf(w) and isinstance(w, (QLineEdit, QComboBox, QAbstractSpinBox)):
-            self.filter_bar.commit()
-            return True
-        return False
 
     def _error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(f"{title}: {message}", 10000)
