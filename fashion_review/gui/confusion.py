@@ -275,7 +275,6 @@ class ConfusionMatrixView(QWidget):
         top.addWidget(self.part_combo)
         top.addWidget(self.normalised_box)
         top.addStretch(1)
-        top.addWidget(self.model_label)
 
         self.matrix_model = ConfusionModel(self)
         self.matrix = QTableView()
@@ -326,6 +325,8 @@ class ConfusionMatrixView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        self.model_label.setWordWrap(True)  # the model and what its accuracy counts: a line of its own
+        layout.addWidget(self.model_label)
         layout.addWidget(self.empty_label)
         layout.addWidget(splitter, 1)
         self._splitter = splitter

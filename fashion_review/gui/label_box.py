@@ -106,7 +106,7 @@ class LabelBox(QComboBox):
         label = resolve_label(text, self.labels())
         if label is None:
             matches = [k for k in self.labels() if text.casefold() in k.casefold()]
-            what = f"a {self.scheme} label" if self.scheme else "a label"
+            what = f"one of the {self.scheme} labels" if self.scheme else "one of the labels"
             hint = (f"pick one of the {len(matches)} matching (Down, then Enter)" if matches
                     else "no label contains it")
             self.refused.emit(f"“{text}” is not {what}: {hint}; Ctrl+Enter makes it a new label, "

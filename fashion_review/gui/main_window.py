@@ -681,6 +681,8 @@ class MainWindow(QMainWindow):
         dlg.activated.connect(self._on_run_activated)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()  # its Enter (Start) must not reach the window behind (accept a prediction)
         self._retrain_dialog = dlg
         return dlg
 

@@ -57,12 +57,12 @@ class RunRow:
     untrained: bool = False
     run: Any = None  # training.registry.RunInfo
 
-    def accuracy_text(self) -> str:
+    def accuracy_text(self, sep: str = " · ") -> str:
         """``gender_master 22.6 % · subCategory 14.3 %`` (test accuracy; "(val)" until evaluated)."""
         if not self.accuracy:
             return "—"
-        return " · ".join(f"{s} {100 * v:.1f} %" + ("" if which == "test" else " (val)")
-                          for s, (v, which) in self.accuracy.items())
+        return sep.join(f"{s} {100 * v:.1f} %" + ("" if which == "test" else " (val)")
+                        for s, (v, which) in self.accuracy.items())
 
 
 def _local_time(created: str) -> str:
@@ -135,20 +135,24 @@ class ChooseModelDialog(QDialog):
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         t.verticalHeader().setVisible(False)
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        t.horizontalHeader().setStretchLastSection(True)
+        t.horizontalHeader().setStretchLastSection(False)
+        t.setWordWrap(False)
         bold = QFont(t.font())
         bold.setBold(True)
         for i, r in enumerate(self.rows):
-            recipe = r.recipe + (f" (heads of {r.parent})" if r.parent else "") + (" (untrained)" if r.untrained else "")
+            recipe = r.recipe + (", heads retrained" if r.parent else "") + (" (untrained)" if r.untrained else "")
             values = [("● " if r.active else "") + r.id, recipe, r.trained,
-                      "—" if r.corrections is None else f"{r.corrections:,}", r.accuracy_text(),
+                      "—" if r.corrections is None else f"{r.corrections:,}", r.accuracy_text("\n"),
                       "stored" if r.has_predictions else "not yet (predicts when chosen)"]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 if r.active:
                     item.setFont(bold)
                     item.setToolTip("The active model: the one the app shows")
+                elif j == 1 and r.parent:
+                    item.setToolTip(f"Keeps the backbone of {r.parent} and retrained only its heads")
                 t.setItem(i, j, item)
+        t.resizeRowsToContents()
         self.table = t
 
         buttons = QDialogButtonBox()
@@ -164,7 +168,7 @@ class ChooseModelDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(t, 1)
         layout.addWidget(buttons)
-        self.resize(980, 420)
+        self.resize(min(1200, t.horizontalHeader().length() + 60), 460)
         active = next((i for i, r in enumerate(self.rows) if r.active), 0)
         if self.rows:
             t.selectRow(active)

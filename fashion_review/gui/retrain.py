@@ -62,8 +62,8 @@ from fashion_review.text import plural
 HEADS, FULL = "heads", "full"
 #: What the before / after figures count, in the words the confusion view and `evaluate` use.
 RESULTS_TITLE = ("Before / after: accuracy on the new model's test part, today's labels (the earlier model is "
-                 "scored on the same products, so its figure can differ from `fashion-review evaluate`'s, "
-                 "which counts its own test part)")
+                 "scored on the same products, so its figure can differ from what \"fashion-review evaluate\" "
+                 "reports for it: that counts its own test part)")
 #: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()

@@ -91,7 +91,7 @@ def test_a_prefix_and_enter_never_make_a_new_class(make_window, qtbot, answered_
     qtbot.keyClick(box, Qt.Key.Key_Return)  # a second Enter (which once answered "Use it anyway?" Yes)
     assert win.session.store.count() == n and label_now(win, pid) == given
     assert answered_dialogs == []  # no question to say Yes to by accident
-    assert "is not a articleType label" in win.statusBar().currentMessage()
+    assert "“hee” is not one of the articleType labels" in win.statusBar().currentMessage()
     assert focused() is box  # still there, to finish the word
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     assert focused() is win.grid
