@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fashion-review",
         description="Review and correct the labels of a fashion catalog with Xception classifiers. "
-        "With no subcommand, opens the app.",
+        "With no subcommand, opens the app: `fashion-review --data DIR` is `fashion-review gui --data DIR`.",
     )
     parser.add_argument("--version", action="version", version=f"fashion-review {__version__}")
     parser.add_argument(

@@ -258,6 +258,7 @@ class ConfusionMatrixView(QWidget):
 
         self.scheme_combo = QComboBox()
         self.scheme_combo.setToolTip("Label scheme")
+        self.scheme_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.part_combo = QComboBox()
         for part in metrics.PARTS:
             self.part_combo.addItem(PART_LABELS[part], part)
@@ -326,8 +327,8 @@ class ConfusionMatrixView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         self.model_label.setWordWrap(True)  # the model and what its accuracy counts: a line of its own
-        layout.addWidget(self.model_label)
-        layout.addWidget(self.empty_label)
+        layout.addWidget(self.model_label, 0)
+        layout.addWidget(self.empty_label, 1)
         layout.addWidget(splitter, 1)
         self._splitter = splitter
 
@@ -455,6 +456,7 @@ class ConfusionMatrixView(QWidget):
         has = self._pred is not None and scheme in self._labels
         self.empty_label.setVisible(not has)
         self._splitter.setVisible(has)
+        self.model_label.setVisible(self._pred is not None)  # without a model the hint below says it all
         if not has:
             self._aligned = (np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object))
             self.matrix_model.set_matrix(np.zeros((0, 0), np.int64), [])

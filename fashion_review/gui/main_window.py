@@ -551,15 +551,15 @@ class MainWindow(QMainWindow):
         if active is not None:
             return (f"Model {active.id}: no predictions yet",
                     f"The active model {active.id} has not predicted this catalog yet: Models > Predict the "
-                    "catalog (Ctrl+Shift+P), or `fashion-review predict` on the command line.")
+                    "catalog (Ctrl+Shift+P), or “fashion-review predict” on the command line.")
         if runs:
             return (f"No active model ({plural(len(runs), 'trained run')}: Models > Choose model)",
                     f"No active model: Models > Choose model… (Ctrl+Shift+M) picks one of the "
                     f"{plural(len(runs), 'trained run')} of this data set (it predicts the catalog if it "
-                    "has not yet), or `fashion-review models activate RUN`.")
+                    "has not yet), or “fashion-review models activate RUN”.")
         return ("No model yet",
                 "No model has been trained on this data set yet: Models > Retrain… trains one, or on the command "
-                "line `fashion-review train --activate`, then `fashion-review predict`.")
+                "line “fashion-review train --activate”, then “fashion-review predict”.")
 
     def _update_confusion(self) -> None:
         view = self.confusion
