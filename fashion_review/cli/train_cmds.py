@@ -66,7 +66,7 @@ def _open_for_run(args: argparse.Namespace, run_arg: str) -> tuple[Any, Any]:
         if run is None:
             known = registry.list_runs(ds.fingerprint)
             ds.close()
-            hint = (f"`fashion-review models activate RUN` chooses one of its {len(known)} run(s) "
+            hint = (f"`fashion-review models activate RUN` chooses one of its {plural(len(known), 'run')} "
                     f"(`fashion-review models` lists them), or pass --run RUN") if known else \
                 "train one first (`fashion-review train --activate`), or pass --run RUN"
             raise ModelError(f"no active model for {ds.catalog.csv_path}: {hint}")
@@ -138,7 +138,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 t = run.record["training"]
                 active = "  (active)" if args.activate else ""
                 print(f"run {run.id}{active}\n  {run.path}")
-                print(f"  {t['epochs_run']} epoch(s), best {t['best_epoch']}, {t['fit_seconds']:.0f} s fitting, "
+                print(f"  {plural(t['epochs_run'], 'epoch')}, best {t['best_epoch']}, {t['fit_seconds']:.0f} s fitting, "
                       f"{t['images_per_s'] or 0:,.0f} images/s on {t['device']} ({t['backend']}, {t['precision']}, "
                       f"{t['pipeline']}, strategy {t['strategy']} x{t['replicas']})")
                 for s, m in run.metrics.items():

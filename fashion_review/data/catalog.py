@@ -89,7 +89,8 @@ class LoadReport:
     def summary(self, per_kind: int = 5) -> str:
         if not self._counts:
             return f"{self.source}: no problems found"
-        out = [f"{self.source}: {sum(self._counts.values())} problem(s)"]
+        n = sum(self._counts.values())
+        out = [f"{self.source}: {n} problem{'s' * (n != 1)}"]
         for kind, n in sorted(self._counts.items()):
             out.append(f"  {kind}: {n}")
             shown = self.of_kind(kind)[:per_kind]

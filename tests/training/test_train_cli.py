@@ -108,7 +108,7 @@ def test_predict_and_evaluate_default_to_the_active_model(home_dir, tiny_ds, tin
     data = ["--data", str(tiny_catalog)]
     assert main(["predict", *data, "--limit", "3", "--out", str(tmp_path / "p.npz")]) == 2
     err = capsys.readouterr().err
-    assert "no active model" in err and f"models activate RUN" in err and "1 run(s)" in err
+    assert "no active model" in err and "models activate RUN" in err and "one of its 1 run " in err
 
     hint = next_steps(trained_run, activated=False, data_args=f" --data {tiny_catalog}")
     assert f"fashion-review models activate {trained_run.id} --data {tiny_catalog}" in hint
