@@ -45,8 +45,12 @@ def quick_start_command() -> str:
 
 
 def smoke_commands() -> list[str]:
-    """The README's smoke-training block: the first block of "Training, evaluating and using models"."""
-    return _blocks("Training, evaluating and using models")[0]
+    """The README's smoke-training block: the block of "Training, evaluating and using models" that
+    goes from ``fashion-review train`` to ``fashion-review gui --screenshot``."""
+    for block in _blocks("Training, evaluating and using models"):
+        if block and block[0].startswith("fashion-review train") and "--screenshot" in block[-1]:
+            return block
+    raise SystemExit("readme_paths: the README has no smoke block (fashion-review train ... gui --screenshot)")
 
 
 def _env(home: Path) -> dict:
