@@ -62,5 +62,8 @@ def atomic_file(path: Path, mode: str = "w", **open_kwargs) -> Iterator[IO]:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # e.g. a read-only file system: the temp file was never made there
+            pass
         raise

@@ -64,3 +64,52 @@ def sample_with_tiny_run(sample_dir: Path, activate: bool = True):
     if activate:
         registry.activate(ds.fingerprint, run.id)
     return ds, run
+
+
+_LITE: dict = {}
+
+
+def _lite_template(sample_dir: Path, epochs: int = 1) -> dict:
+    """xception-lite trained for ``epochs`` on the whole sample, once per test process (about 20 s)."""
+    if _LITE:
+        return _LITE
+    from fashion_review.data import open_dataset
+    from fashion_review.training.train import train
+
+    root = Path(tempfile.mkdtemp(prefix="fr-lite-template-"))
+    atexit.register(shutil.rmtree, root, True)
+    old = os.environ.get(paths.ENV_HOME)
+    os.environ[paths.ENV_HOME] = str(root)
+    try:
+        ds = open_dataset(sample_dir)
+        try:
+            run = train(ds, "xception-lite", epochs=epochs, seed=0)
+            _LITE.update(cache=ds.home / "image-cache", run=run.path, run_id=run.id)
+        finally:
+            ds.close()
+    finally:
+        if old is None:
+            os.environ.pop(paths.ENV_HOME, None)
+        else:
+            os.environ[paths.ENV_HOME] = old
+    return _LITE
+
+
+def sample_with_lite_run(sample_dir: Path, activate: bool = True):
+    """(Dataset of the sample, RunInfo) with a real small model (xception-lite, 1 epoch, no predictions
+    stored yet) in the current home (FASHION_REVIEW_HOME); the image cache is linked, not rebuilt."""
+    from fashion_review.data import open_dataset
+    from fashion_review.training import registry
+
+    t = _lite_template(sample_dir)
+    ds = open_dataset(sample_dir)
+    cache = ds.home / "image-cache"
+    if not cache.exists():
+        cache.symlink_to(t["cache"], target_is_directory=True)
+    target = registry.runs_dir(ds.fingerprint) / t["run_id"]
+    if not target.exists():
+        shutil.copytree(t["run"], target)
+    run = registry.get_run(t["run_id"], ds.fingerprint)
+    if activate:
+        registry.activate(ds.fingerprint, run.id)
+    return ds, run

@@ -22,13 +22,21 @@ _AREAS = (
 )
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason`` for an OSError (``[Errno 30] Read-only file system: '/x'`` -> ``/x: read-only file system``)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    reason = reason[:1].lower() + reason[1:]
+    where = exc.filename if exc.filename is not None else ""
+    return f"{where}: {reason}" if where else reason
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     parser = argparse.ArgumentParser(
         prog="fashion-review",
         description="Review and correct the labels of a fashion catalog with Xception classifiers. "
-        "With no subcommand, opens the app.",
+        "With no subcommand, opens the app: `fashion-review --data DIR` is `fashion-review gui --data DIR`.",
     )
     parser.add_argument("--version", action="version", version=f"fashion-review {__version__}")
     parser.add_argument(
@@ -61,19 +69,51 @@ def _add_home_everywhere(sub) -> None:
                 _add_home_everywhere(a)
 
 
+#: Options of the top-level parser that take a value (``--home DIR``).
+_TOP_VALUE_OPTIONS = ("--home",)
+
+
+def with_default_command(argv: Sequence[str], commands: Sequence[str], default: str = "gui") -> list[str]:
+    """``argv`` with ``default`` inserted where the subcommand would be, when none is given.
+
+    ``fashion-review --data DIR`` is ``fashion-review gui --data DIR``: the first word after the
+    top-level options (``--home DIR``, ``--version``, ``-h``) is the subcommand if it names one;
+    an option there (or nothing at all) means the app.  A word that names no command is left for
+    argparse to reject ("invalid choice").
+    """
+    argv = list(argv)
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help", "--version"):
+            return argv
+        if a in _TOP_VALUE_OPTIONS:
+            i += 2
+            continue
+        if any(a.startswith(o + "=") for o in _TOP_VALUE_OPTIONS):
+            i += 1
+            continue
+        if a in commands or not a.startswith("-"):
+            return argv
+        break  # an option of the default command
+    return [*argv[:i], default, *argv[i:]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if parser.get_default("_has_gui"):
+        argv = with_default_command(argv, list(sub.choices))
     args = parser.parse_args(argv)
     if args.home:
         from fashion_review.paths import set_home
 
         set_home(args.home)
-    if getattr(args, "func", None) is None:  # no subcommand: open the app
-        if not args._has_gui:
-            print("fashion-review: the app is not available in this build; see `fashion-review --help`.",
-                  file=sys.stderr)
-            return 2
-        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "gui"])
+    if getattr(args, "func", None) is None:  # no subcommand, and no app in this build
+        print("fashion-review: the app is not available in this build; see `fashion-review --help`.",
+              file=sys.stderr)
+        return 2
     func = args.func
     try:
         return int(func(args) or 0)
@@ -82,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except OSError as exc:  # a file the user named cannot be read or written: one line, not a traceback
+        print(f"fashion-review: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("fashion-review: interrupted", file=sys.stderr)
         return 130

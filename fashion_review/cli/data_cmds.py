@@ -7,6 +7,7 @@ import json
 import sys
 
 from fashion_review.paths import SAMPLE_CATALOG
+from fashion_review.text import plural
 
 
 def add_data_args(p: argparse.ArgumentParser, *, skip: bool = True) -> None:
@@ -29,9 +30,16 @@ def data_kwargs(args: argparse.Namespace) -> dict:
 
 
 def open_from_args(args: argparse.Namespace):
+    """The data set the options name; DataError when its catalog has no product at all."""
     from fashion_review.data.dataset import open_dataset
+    from fashion_review.errors import DataError
 
-    return open_dataset(**data_kwargs(args))
+    ds = open_dataset(**data_kwargs(args))
+    empty = ds.catalog.no_products_message()
+    if empty:
+        ds.close()
+        raise DataError(empty)
+    return ds
 
 
 def _print_json(obj) -> None:
@@ -62,11 +70,15 @@ def cmd_check(args) -> int:
     from fashion_review.data.catalog import load_catalog
 
     cat = load_catalog(**data_kwargs(args))
+    empty = cat.no_products_message()
     if args.json:
         _print_json({"rows": len(cat), "counts": cat.report.counts(),
                      "problems": [p.__dict__ for p in cat.report.problems]})
     else:
         print(cat.report.summary(per_kind=args.show))
+    if empty:
+        print(f"fashion-review: {empty}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -87,7 +99,7 @@ def cmd_split(args) -> int:
                      "totals": totals,
                      "classes": {c: {p: int(v) for p, v in row.items()} for c, row in table.iterrows()}})
         return 0
-    print(f"{args.scheme}: {len(table)} classes, split stored in {path}")
+    print(f"{args.scheme}: {plural(len(table), 'class')}, split stored in {path}")
     print(f"{'class':<32}{'train':>8}{'val':>8}{'test':>8}")
     for c, row in table.iterrows():
         print(f"{c:<32}{row['train']:>8}{row['val']:>8}{row['test']:>8}")
@@ -109,8 +121,9 @@ def cmd_validate(args) -> int:
         _print_json({"checked": len(ids), "counts": res.counts, "images_per_s": round(res.images_per_s, 1),
                      "missing_image": cat.report.count("missing_image"), "problems": problems})
     else:
-        print(f"checked {len(ids)} images in {res.elapsed:.2f} s ({res.images_per_s:,.0f} images/s); "
-              f"{cat.report.count('missing_image')} products have no image file")
+        n_missing = cat.report.count("missing_image")
+        print(f"checked {plural(len(ids), 'image')} in {res.elapsed:.2f} s ({res.images_per_s:,.0f} images/s); "
+              f"{plural(n_missing, 'product')} {'has' if n_missing == 1 else 'have'} no image file")
         for status, n in sorted(res.counts.items()):
             print(f"  {status}: {n}")
         for p in problems:
@@ -127,7 +140,7 @@ def cmd_export(args) -> int:
         k = ds.store.count()
     finally:
         ds.close()
-    print(f"wrote {n} products with {k} correction(s) applied to {args.out}")
+    print(f"wrote {plural(n, 'product')} with {plural(k, 'correction')} applied to {args.out}")
     return 0
 
 

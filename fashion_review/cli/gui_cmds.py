@@ -13,7 +13,11 @@ VIEWS = ("grid", "table", "confusion")
 def cmd_gui(args: argparse.Namespace) -> int:
     from fashion_review.gui.app import run
 
-    return run(data=args.data, screenshot=args.screenshot, view=args.view)
+    if args.json and not args.screenshot:
+        from fashion_review.errors import FashionReviewError
+
+        raise FashionReviewError("--json reports what a --screenshot run showed; add --screenshot FILE.png")
+    return run(data=args.data, screenshot=args.screenshot, view=args.view, report_json=args.json)
 
 
 def register(sub) -> None:  # noqa: ANN001 - argparse's subparsers action
@@ -25,4 +29,7 @@ def register(sub) -> None:  # noqa: ANN001 - argparse's subparsers action
                    help="run offscreen, wait until the catalog (and cached predictions) and the thumbnails "
                         "on screen are shown, save the window to FILE.png and exit")
     p.add_argument("--view", choices=VIEWS, help="the view to show (default: the one used last)")
+    p.add_argument("--json", action="store_true",
+                   help="with --screenshot: print what was shown (data set, products, the model whose predictions "
+                        "are shown) as one JSON line")
     p.set_defaults(func=cmd_gui)

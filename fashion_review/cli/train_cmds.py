@@ -18,6 +18,7 @@ from typing import Any
 
 from fashion_review.cli.data_cmds import add_data_args, open_from_args
 from fashion_review.errors import ModelError
+from fashion_review.text import plural
 
 EXIT_CANCELLED = 130
 
@@ -53,19 +54,20 @@ def _task(quiet: bool = False) -> Any:
     return Task(None if quiet else ConsoleProgress())
 
 
-def _open_for_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Any, Any]:
+def _open_for_run(args: argparse.Namespace, run_arg: str | None,
+                  reference_fallback: bool = False) -> tuple[Any, Any]:
     """(dataset, run): ``--data`` when given, else the data set the run was trained on.
 
-    Without a run: the data set's active run; when the data set has no run at all, the reference
-    model shipped with the app, imported into its registry (said on stderr).
+    Without a run: the data set's active run; with ``reference_fallback`` (predict) and no run at
+    all, the reference model shipped with the app, imported into its registry (said on stderr).
     """
     from fashion_review.data.dataset import open_dataset
     from fashion_review.training import registry
 
-    if run_arg is None:
+    if run_arg is None:  # the data set's active run (predict: the reference model when it has none)
         ds = open_from_args(args)
         try:
-            return ds, _default_run(ds)
+            return ds, _default_run(ds, reference_fallback)
         except BaseException:
             ds.close()
             raise
@@ -86,17 +88,20 @@ def _open_for_run(args: argparse.Namespace, run_arg: str | None) -> tuple[Any, A
     return ds, run
 
 
-def _default_run(ds: Any) -> Any:
+def _default_run(ds: Any, reference_fallback: bool = False) -> Any:
+    """The data set's active run; with ``reference_fallback`` and no run at all, the reference model."""
     from fashion_review.training import reference, registry
 
     active = registry.active_run(ds.fingerprint)
     if active is not None:
         print(f"fashion-review: using the active model {active.id}", file=sys.stderr)
         return active
-    runs = registry.list_runs(ds.fingerprint)
-    if runs:
-        raise ModelError(f"this data set has {len(runs)} trained run(s) but none is active: name one with --run, "
-                         f"or `fashion-review models activate RUN` (newest: {runs[-1].id})")
+    known = registry.list_runs(ds.fingerprint)
+    if known or not reference_fallback:
+        hint = (f"`fashion-review models activate RUN` chooses one of its {plural(len(known), 'run')} "
+                f"(`fashion-review models` lists them), or pass --run RUN") if known else \
+            "train one first (`fashion-review train --activate`), or pass --run RUN"
+        raise ModelError(f"no active model for {ds.catalog.csv_path}: {hint}")
     if not reference.available():
         raise ModelError("no model trained on this catalog yet and no reference model shipped with this install: "
                          "train one with `fashion-review train --activate`")
@@ -157,7 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 t = run.record["training"]
                 active = "  (active)" if args.activate else ""
                 print(f"run {run.id}{active}\n  {run.path}")
-                print(f"  {t['epochs_run']} epoch(s), best {t['best_epoch']}, {t['fit_seconds']:.0f} s fitting, "
+                print(f"  {plural(t['epochs_run'], 'epoch')}, best {t['best_epoch']}, {t['fit_seconds']:.0f} s fitting, "
                       f"{t['images_per_s'] or 0:,.0f} images/s on {t['device']} ({t['backend']}, {t['precision']}, "
                       f"{t['pipeline']}, strategy {t['strategy']} x{t['replicas']})")
                 for s, m in run.metrics.items():
@@ -168,17 +173,44 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([{"id": r.id, "path": str(r.path), **r.record} for r in runs])
     elif runs and runs[-1].record.get("written") is not False:
-        ref = runs[-1].path if args.out else runs[-1].id
-        print(f"next: fashion-review evaluate --run {ref}   |   fashion-review predict --run {ref}")
+        print(next_steps(runs[-1], activated=args.activate, out=bool(args.out), data_args=_data_args_text(args)))
     return 0
 
 
-def _run_cancellable(args: argparse.Namespace, work: Any, cancelled_message: str) -> tuple[Any, Any]:
+def _data_args_text(args: argparse.Namespace) -> str:
+    """The data options as the user gave them, to repeat in a hint (`` --data DIR`` or "")."""
+    import shlex
+
+    out = ""
+    for opt in ("data", "csv", "images"):
+        v = getattr(args, opt, None)
+        if v is not None:
+            out += f" --{opt} {shlex.quote(str(v))}"
+    return out
+
+
+def next_steps(run: Any, *, activated: bool, out: bool = False, data_args: str = "") -> str:
+    """What to run after ``train``, true for how it ran: the app shows the *active* model's predictions."""
+    if out:  # outside the registry: it can be evaluated and predicted, not activated
+        ref = run.path
+        return (f"next: fashion-review predict --run {ref}{data_args}   |   fashion-review evaluate --run {ref}{data_args}\n"
+                "      (a run written with --out is not in the registry, so the app cannot show it)")
+    if activated:
+        return (f"next: fashion-review predict{data_args}   (the active model's predictions, which the app shows)\n"
+                f"      fashion-review evaluate{data_args}  |  fashion-review gui{data_args}")
+    ref = run.id
+    return (f"next: fashion-review models activate {ref}{data_args}   (the app shows the active model; "
+            "or Models > Choose model in the app)\n"
+            f"      fashion-review predict --run {ref}{data_args}  |  fashion-review evaluate --run {ref}{data_args}")
+
+
+def _run_cancellable(args: argparse.Namespace, work: Any, cancelled_message: str,
+                     reference_fallback: bool = False) -> tuple[Any, Any]:
     """Open ``--run``'s data set and call ``work(ds, run, task)`` with a progress bar and Ctrl+C
     cancelling; returns ``(run, result)``, or ``(None, None)`` after saying it was cancelled."""
     from fashion_review.tasks import Cancelled
 
-    ds, run = _open_for_run(args, args.run)
+    ds, run = _open_for_run(args, args.run, reference_fallback)
     try:
         task = _task(args.json)
         with _cancel_on_ctrl_c(task):
@@ -222,7 +254,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     run, pred = _run_cancellable(
         args,
         lambda ds, run, task: predict(run, ds, limit=args.limit, task=task, out=args.out, batch_size=args.batch_size),
-        "prediction cancelled; the earlier predictions file is unchanged")
+        "prediction cancelled; the earlier predictions file is unchanged", reference_fallback=True)
     if run is None:
         return EXIT_CANCELLED
     path = args.out or run.predictions_path
@@ -231,7 +263,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                      "classes": {s: len(c) for s, c in pred.classes.items()},
                      "embeddings": {s: list(e.shape) for s, e in pred.embeddings.items()}})
     else:
-        print(f"{len(pred):,} products x {', '.join(f'{s} ({len(c)} classes)' for s, c in pred.classes.items())}"
+        heads = ", ".join(f"{s} ({plural(len(c), 'class')})" for s, c in pred.classes.items())
+        print(f"{plural(len(pred), 'product')} x {heads}"
               f" predicted by {run.id}\n  {path}")
     return 0
 
@@ -258,7 +291,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     fingerprint = load_catalog(**data_kwargs(args)).fingerprint
     if getattr(args, "models_command", None) == "activate":
         run = registry.activate(fingerprint, args.run_id)
-        print(f"active model: {run.id}")
+        note = "" if run.predictions_path.exists() else \
+            " (no predictions yet: `fashion-review predict`, or the app predicts when it is chosen there)"
+        print(f"active model: {run.id}{note}")
         return 0
     runs = registry.list_runs(fingerprint)
     active = registry.active_run(fingerprint)
@@ -327,9 +362,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="per-scheme accuracies, per-class report, confusion matrix, PR curves, training curves",
         description="Evaluate a run on the products it saw (its split), with today's effective labels; writes "
-        "<run>/eval/<scheme>/ (or --out). RUN is a run id or a run folder; without --data, the data set the "
-        "run was trained on.")
-    p.add_argument("--run", required=True, metavar="RUN", help="run id or run folder")
+        "<run>/eval/<scheme>/ (or --out). RUN is a run id or a run folder (default: the active model of --data); "
+        "with --run and without --data, the data set the run was trained on.")
+    p.add_argument("--run", metavar="RUN", help="run id or run folder (default: the data set's active model)")
     add_data_args(p)
     p.add_argument("--out", metavar="DIR", help="write the evaluation here instead of <run>/eval")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -338,7 +373,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict", help="class probabilities and embeddings for every product with an image",
         description="Run a model over every product with an image; stores predictions.npz in the run (or --out), "
-        "which the app opens without recomputing. Without --data, the data set the run was trained on.")
+        "which the app opens without recomputing. Without --run, the active model of --data (default: the bundled "
+        "sample), or the reference model shipped with the app when the data set has no model at all; with --run "
+        "and without --data, the data set the run was trained on.")
     p.add_argument("--run", metavar="RUN", help="run id or run folder (default: the data set's active model; "
                    "with no model at all, the reference model shipped with the app)")
     add_data_args(p)

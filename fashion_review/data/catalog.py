@@ -89,7 +89,8 @@ class LoadReport:
     def summary(self, per_kind: int = 5) -> str:
         if not self._counts:
             return f"{self.source}: no problems found"
-        out = [f"{self.source}: {sum(self._counts.values())} problem(s)"]
+        n = sum(self._counts.values())
+        out = [f"{self.source}: {n} problem{'s' * (n != 1)}"]
         for kind, n in sorted(self._counts.items()):
             out.append(f"  {kind}: {n}")
             shown = self.of_kind(kind)[:per_kind]
@@ -119,12 +120,47 @@ class Catalog:
     def malformed_lines(self) -> list[int]:
         return self.report.lines("malformed_row")
 
+    def skipped_rows(self) -> dict[str, int]:
+        """Rows of the file that are not in the catalog, by why: ``{"duplicate_id": 2, ...}``."""
+        kinds = ["bad_id", "duplicate_id"] + (["malformed_row"] if self.skip_malformed else [])
+        return {k: self.report.count(k) for k in kinds if self.report.count(k)}
+
+    def no_products_message(self) -> str | None:
+        """Why the catalog has no product at all (None when it has some): for a clear error."""
+        if len(self.df):
+            return None
+        skipped = {k: n for k, n in self.report.counts().items() if k in ("bad_id", "duplicate_id", "malformed_row")}
+        if skipped:
+            detail = ", ".join(f"{k}: {n:,}" for k, n in sorted(skipped.items()))
+            return f"{self.csv_path}: no products: every row was skipped ({detail}); `fashion-review check` lists them"
+        return f"{self.csv_path}: no products: the file has only its header line"
+
     def image_path(self, product_id: int) -> Path:
         # Only ever called with validated integer ids: the path cannot escape images_dir.
         return self.images_dir / f"{int(product_id)}.jpg"
 
     def __len__(self) -> int:
         return len(self.df)
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for bytes that are not text: a NUL, or more than 10 % control characters."""
+    if not data:
+        return False
+    if b"\x00" in data:
+        return True
+    control = sum(1 for b in data if b < 32 and b not in (9, 10, 13))
+    return control > max(3, 0.1 * len(data))
+
+
+def printable_excerpt(text: str, limit: int = 60) -> str:
+    """``text`` safe to print in a terminal or a dialog: at most ``limit`` characters, quoted,
+    every character that is not printable shown as a ``\\xNN`` / ``\\uNNNN`` escape."""
+    short = text.rstrip("\r\n")
+    cut = len(short) > limit
+    short = short[:limit]
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in short)
+    return f"“{shown}”" + (" …" if cut else "")
 
 
 def fingerprint_bytes(data: bytes) -> str:
@@ -265,10 +301,15 @@ def load_catalog(
     header = [h.strip() for h in next(rows)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
+        if looks_binary(raw[:512]):
+            raise DataError(
+                f"{csv_p}: not a text CSV file (binary data; its first bytes: {raw[:12].hex(' ')} ...); "
+                f"expected a header line with {', '.join(REQUIRED_COLUMNS)}"
+            )
         raise DataError(
             f"{csv_p}:1: required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(c) for c in missing)} missing from the header "
-            f"(found: {', '.join(header) or 'nothing'})"
+            f"(found: {printable_excerpt(', '.join(header)) if header else 'nothing'})"
         )
     dupe_cols = [c for c, n in Counter(header).items() if n > 1]
     if dupe_cols:

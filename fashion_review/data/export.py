@@ -30,18 +30,24 @@ def export_catalog(ds: Dataset, out: str | os.PathLike[str], *, drop_excluded: b
     cat = ds.catalog
     if out_p == cat.csv_path or (out_p.exists() and cat.csv_path.exists() and os.path.samefile(out_p, cat.csv_path)):
         raise DataError(f"{out_p}: refusing to overwrite the data set's own styles.csv; choose another --out")
+    if out_p.is_dir():
+        raise DataError(f"--out {out_p}: is a folder; name the file to write, e.g. {out_p / 'styles.csv'}")
     if not out_p.parent.is_dir():
-        raise DataError(f"{out_p.parent}: no such folder")
+        raise DataError(f"--out {out_p}: no such folder {out_p.parent}")
     eff = ds.effective()
     if drop_excluded:
         eff = eff[~eff[EXCLUDED_FIELD]]
     eff = eff.sort_values("line", kind="stable")
     cols = [c for c in cat.columns if c != "id"]
-    with atomic_file(out_p, "w", encoding="utf-8-sig" if cat.had_bom else "utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator=cat.line_terminator, quoting=csv.QUOTE_MINIMAL)
-        w.writerow(cat.columns)
-        values = eff[cols].to_numpy()
-        for pid, row in zip(eff.index, values):
-            by_col = dict(zip(cols, row))
-            w.writerow([str(pid) if c == "id" else spreadsheet_safe(str(by_col[c])) for c in cat.columns])
+    try:
+        with atomic_file(out_p, "w", encoding="utf-8-sig" if cat.had_bom else "utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator=cat.line_terminator, quoting=csv.QUOTE_MINIMAL)
+            w.writerow(cat.columns)
+            values = eff[cols].to_numpy()
+            for pid, row in zip(eff.index, values):
+                by_col = dict(zip(cols, row))
+                w.writerow([str(pid) if c == "id" else spreadsheet_safe(str(by_col[c])) for c in cat.columns])
+    except OSError as exc:  # read-only file system, no permission, a full disk, /proc ...
+        reason = (exc.strerror or str(exc)).lower()
+        raise DataError(f"--out {out_p}: cannot write there ({reason}); nothing was written") from exc
     return len(eff)

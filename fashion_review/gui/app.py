@@ -30,17 +30,34 @@ def make_app(argv: list[str] | None = None):  # noqa: ANN201 - QApplication
 
 
 def run(data: str | os.PathLike[str] | None = None, screenshot: str | os.PathLike[str] | None = None,
-        view: str | None = None) -> int:
+        view: str | None = None, report_json: bool = False) -> int:
     """Open the app on ``data`` (else the last data set, else the bundled sample); returns the exit code.
 
     With ``screenshot``, runs offscreen: waits until the catalog (and cached predictions), the
-    splits and the thumbnails on screen are shown, saves the window to that PNG and exits.
+    splits and the thumbnails on screen are shown, saves the window to that PNG and exits; no
+    message box opens (warnings go to stderr).  ``report_json`` then prints what was shown
+    (:func:`shown`) as one JSON line, for scripts and CI.  Missing system libraries (a minimal
+    Linux) are named before Qt could abort on them (:mod:`fashion_review.gui.preflight`).
     """
     if screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from fashion_review.gui import preflight
+
+    problem = preflight.problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        import PySide6.QtWidgets  # noqa: F401 - the first import of Qt's GUI libraries
+    except ImportError as exc:
+        print(preflight.import_problem(exc), file=sys.stderr)
+        return 2
     from fashion_review import paths
+    from fashion_review.gui import dialogs
     from fashion_review.gui.main_window import MainWindow
     from fashion_review.gui.settings import AppSettings
+
+    dialogs.set_headless(screenshot is not None)
 
     app = make_app()
     settings = AppSettings.load()
@@ -88,5 +105,26 @@ def run(data: str | os.PathLike[str] | None = None, screenshot: str | os.PathLik
     code = app.exec()
     if state["error"]:
         print(f"fashion-review gui: {state['error']}", file=sys.stderr)
+    if report_json:
+        import json
+
+        print(json.dumps({"screenshot": str(out), **shown(win)}))
     win.close()
     return int(code if code else state["code"])
+
+
+def shown(win) -> dict:  # noqa: ANN001 - a MainWindow
+    """What the window shows: data set, products, the model whose predictions are shown (or null)."""
+    s = win.session
+    t = s.table if s is not None else None
+    pred = t.predictions if t is not None else None
+    return {
+        "data": str(s.data_path) if s is not None else None,
+        "products": len(t) if t is not None else 0,
+        "model": (t.model_version or None) if pred is not None else None,
+        "predicted": len(pred) if pred is not None else 0,
+        "view": win.view_name,
+        "title": win.windowTitle(),
+        "status": win.model_label.text(),
+        "settled": win.is_settled(),
+    }

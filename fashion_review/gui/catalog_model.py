@@ -76,6 +76,18 @@ def default_columns(focus: str = "articleType", schemes=SCHEMES) -> list[Column]
     return cols
 
 
+def part_tooltip(scheme: str, model: str = "") -> str:
+    """What the "Split part" column shows, and what a blank there means."""
+    if model:
+        return (f"The part of model {model}'s own split: train, validation or test, the same in every scheme "
+                "(it holds each product in one part for all its heads); its test part is what "
+                "`fashion-review evaluate` scores.\nBlank: a product the model never saw (it was trained on "
+                "fewer products, or the product was excluded or had no image then).")
+    return (f"Train / validation / test part of the {scheme} scheme's stored split (each scheme has its own "
+            "until a model's predictions are shown; then the model's parts).\nBlank: a product the "
+            f"{scheme} scheme does not use (no image, excluded from training, or a class under the class filter).")
+
+
 class CatalogModel(QAbstractTableModel):
     """Products of a review table, filtered and sorted by index arrays."""
 
@@ -102,6 +114,8 @@ class CatalogModel(QAbstractTableModel):
         self.thumbnail: Callable[[int], object] | None = None
         #: Set by the window: a corrected product's tooltip text.
         self.correction_note: Callable[[int], str] | None = None
+        #: Set by the window: the run whose own split gives the parts ("" when each scheme's stored split does).
+        self.part_model = ""
         self._bold = QFont()
         self._bold.setBold(True)
         self._grey = QBrush(EXCLUDED_COLOUR)
@@ -318,7 +332,7 @@ class CatalogModel(QAbstractTableModel):
                 "name": "Product display name",
                 "given": f"Label of the {s} scheme, corrections applied",
                 "pred": f"The model's {s} class and its probability",
-                "part": f"Train / validation / test part of the {s} split (blank: not used for training)",
+                "part": part_tooltip(s, self.part_model),
                 "corrected": "Whether a curator corrected a label (or excluded the product)",
                 "score": f"1 - the model's probability of the {s} label: high when the model doubts it",
             }.get(c.key)

@@ -40,8 +40,12 @@ from PySide6.QtWidgets import (
 )
 
 from fashion_review.review import metrics
+from fashion_review.text import plural
 
 PART_LABELS = {"all": "All usable products", "train": "Train", "val": "Validation", "test": "Test"}
+#: What the view says without predictions (the window replaces it with what to do in its state).
+NO_PREDICTIONS = ("No model predictions to compare the labels with yet: Models > Choose model… shows a trained "
+                  "model's (it predicts the catalog first if needed); Models > Retrain… trains one.")
 _DIAG = (33, 102, 172)  # blue
 _OFF = (202, 0, 32)  # red
 
@@ -106,7 +110,7 @@ class ConfusionModel(QAbstractTableModel):
             n = int(self.counts[r, c])
             row_total = int(self.counts[r].sum())
             share = f" ({100 * self.norm[r, c]:.1f}% of {row_total:,} given {self.classes[r]})" if row_total else ""
-            return (f"Given {self.classes[r]}, predicted {self.classes[c]}: {n:,} product{'s' * (n != 1)}{share}"
+            return (f"Given {self.classes[r]}, predicted {self.classes[c]}: {plural(n, 'product')}{share}"
                     "\nClick to show them in the catalog")
         if role == Qt.ItemDataRole.UserRole:
             return int(self.counts[r, c])
@@ -120,8 +124,8 @@ class ConfusionModel(QAbstractTableModel):
             return name
         if role == Qt.ItemDataRole.ToolTipRole:
             if orientation == Qt.Orientation.Vertical:
-                return f"Given {name}: {int(self.counts[section].sum()):,} products; click to filter the catalog"
-            return f"Predicted {name}: {int(self.counts[:, section].sum()):,} products; click to filter the catalog"
+                return f"Given {name}: {plural(int(self.counts[section].sum()), 'product')}; click to filter the catalog"
+            return f"Predicted {name}: {plural(int(self.counts[:, section].sum()), 'product')}; click to filter the catalog"
         return None
 
 
@@ -179,6 +183,7 @@ class ReportModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.report: metrics.ClassReport | None = None
+        self.scored: metrics.ScoredAccuracy | None = None
 
     def set_report(self, report: metrics.ClassReport | None) -> None:
         self.beginResetModel()
@@ -253,6 +258,7 @@ class ConfusionMatrixView(QWidget):
 
         self.scheme_combo = QComboBox()
         self.scheme_combo.setToolTip("Label scheme")
+        self.scheme_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.part_combo = QComboBox()
         for part in metrics.PARTS:
             self.part_combo.addItem(PART_LABELS[part], part)
@@ -270,7 +276,6 @@ class ConfusionMatrixView(QWidget):
         top.addWidget(self.part_combo)
         top.addWidget(self.normalised_box)
         top.addStretch(1)
-        top.addWidget(self.model_label)
 
         self.matrix_model = ConfusionModel(self)
         self.matrix = QTableView()
@@ -314,12 +319,16 @@ class ConfusionMatrixView(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setCollapsible(0, False)
-        self.empty_label = QLabel("No predictions yet: run the active model (Model > Predict catalog).")
+        self.empty_label = QLabel(NO_PREDICTIONS)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setMargin(40)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.empty_label)
+        self.model_label.setWordWrap(True)  # the model and what its accuracy counts: a line of its own
+        layout.addWidget(self.model_label, 0)
+        layout.addWidget(self.empty_label, 1)
         layout.addWidget(splitter, 1)
         self._splitter = splitter
 
@@ -362,6 +371,10 @@ class ConfusionMatrixView(QWidget):
         self._model_name = model_name if model_name is not None else (
             getattr(predictions, "model_version", "") if predictions is not None else "")
         schemes = [s for s in (predictions.schemes if predictions is not None else []) if s in self._labels]
+        if predictions is None:  # the schemes there will be, greyed out, rather than an empty box
+            from fashion_review.data.schemes import SCHEMES
+
+            schemes = list(SCHEMES)
         current = self.scheme()
         self.scheme_combo.blockSignals(True)
         self.scheme_combo.clear()
@@ -369,7 +382,13 @@ class ConfusionMatrixView(QWidget):
         if current in schemes:
             self.scheme_combo.setCurrentIndex(schemes.index(current))
         self.scheme_combo.blockSignals(False)
+        for w in (self.scheme_combo, self.part_combo, self.normalised_box):
+            w.setEnabled(predictions is not None)
         self._refresh()
+
+    def set_empty_hint(self, text: str) -> None:
+        """What the view says while it has no predictions to show (what to do to get some)."""
+        self.empty_label.setText(text or NO_PREDICTIONS)
 
     def set_dataset(self, ds, predictions, effective: pd.DataFrame | None = None,  # noqa: ANN001
                     min_images: int | None = None, model_name: str | None = None) -> None:
@@ -437,10 +456,12 @@ class ConfusionMatrixView(QWidget):
         has = self._pred is not None and scheme in self._labels
         self.empty_label.setVisible(not has)
         self._splitter.setVisible(has)
+        self.model_label.setVisible(self._pred is not None)  # without a model the hint below says it all
         if not has:
             self._aligned = (np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object))
             self.matrix_model.set_matrix(np.zeros((0, 0), np.int64), [])
             self.report = None
+            self.scored = None
             self.report_model.set_report(None)
             self.model_label.setText("No model" if self._pred is None else f"Model {self._model_name}: no {scheme} labels")
             self.updated.emit()
@@ -456,9 +477,14 @@ class ConfusionMatrixView(QWidget):
         self.matrix_model.set_matrix(counts, classes)
         self.report = metrics.report_from_counts(counts, classes)
         self.report_model.set_report(self.report)
+        #: The accuracy as `fashion-review evaluate` counts it (classes the model knows), in its words.
+        self.scored = metrics.scored_accuracy(g, p, self._pred.classes[scheme])
         self.model_label.setText(
-            f"Model <b>{self._model_name or 'unnamed'}</b> · {PART_LABELS[part].lower()}: "
-            f"{len(ids):,} products · accuracy {100 * self.report.accuracy:.1f}%")
+            f"Model <b>{self._model_name or 'unnamed'}</b> · accuracy {self.scored.words(part)}")
+        self.model_label.setToolTip(
+            "The accuracy over the products of this part with a label the model knows, today's labels "
+            "(corrections applied): the figure `fashion-review evaluate` reports for the test part. The matrix "
+            "and the table beside it also show products in classes the model does not know.")
         self.matrix.horizontalHeader().updateGeometry()
         self.updated.emit()
 

@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from fashion_review.gui.catalog_model import AGREE_COLOUR, CORRECTED_COLOUR, DISAGREE_COLOUR, SCHEME_TITLES
-from fashion_review.gui.filter_bar import class_combo
+from fashion_review.gui.label_box import LabelBox
 from fashion_review.gui.history import local_time
 from fashion_review.review.table import EXCLUDED, ReviewTable, col
 
 #: Attributes shown in the form, in this order (then any other column of the catalog).
 ATTRIBUTES = ("gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year", "usage")
 IMAGE_SIZE = QSize(150, 200)
+PART_NAMES = {"train": "train", "val": "validation", "test": "test"}
 
 
 def _html(text: object) -> str:
@@ -44,9 +45,15 @@ def _html(text: object) -> str:
 class DetailPanel(QScrollArea):
     """Shows one product; asks for corrections through signals."""
 
-    label_chosen = Signal(str)  # a label for the scheme in focus (combo or a top-3 button)
+    label_chosen = Signal(str)  # a label for the scheme in focus (the label box or a top-3 button)
     accept_requested = Signal()
     exclude_requested = Signal()
+    #: Ctrl+Enter in the label box: a label that is not in the scheme yet (the window asks first).
+    new_label_requested = Signal(str)
+    #: The label box is done (committed or Escape): the focus goes back to the catalog view.
+    label_box_left = Signal()
+    #: A message for the status bar (Enter on a text that is no label).
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,7 +94,8 @@ class DetailPanel(QScrollArea):
         cl.setContentsMargins(8, 6, 8, 8)
         cl.setHorizontalSpacing(6)
         cl.setVerticalSpacing(6)
-        self.label_combo = class_combo("Type to find a label, Enter to set it (L)")
+        self.label_combo = LabelBox("Type to find a label; Enter sets it when it is exactly a label, "
+                                    "Ctrl+Enter adds a new one, Escape leaves the box (L to come back)")
         self.set_button = QPushButton("Set")
         self.set_button.setToolTip("Set this label (Enter in the box)")
         self.top_buttons = [QPushButton("") for _ in range(3)]
@@ -144,6 +152,10 @@ class DetailPanel(QScrollArea):
         self.setWidget(body)
 
         self.set_button.clicked.connect(self.apply_combo)
+        self.label_combo.committed.connect(self.label_chosen)
+        self.label_combo.new_label_requested.connect(self.new_label_requested)
+        self.label_combo.left.connect(self.label_box_left)
+        self.label_combo.refused.connect(self.message)
         self.accept_button.clicked.connect(self.accept_requested)
         self.exclude_button.clicked.connect(self.exclude_requested)
         self.clear()
@@ -165,6 +177,7 @@ class DetailPanel(QScrollArea):
     def show_product(self, table: ReviewTable, pid: int, scheme: str, *, image_path: Path | None,
                      history: Sequence = (), labels: Sequence[str] = (), n_selected: int = 1) -> None:
         """Show product ``pid`` of ``table``; ``labels`` fill the label combo of ``scheme``."""
+        same_product = self.pid == int(pid)
         self.pid = int(pid)
         self.scheme = scheme
         f = table.frame
@@ -185,8 +198,7 @@ class DetailPanel(QScrollArea):
         if bool(f.at[pid, EXCLUDED]):
             marks.append("<span style='color:#777'><b>excluded from training</b></span>")
         part = f.at[pid, col("part", scheme)]
-        if part:
-            marks.append(f"{_html(part)} part")
+        marks.append(f"{_html(PART_NAMES.get(part, part))} part" if part else "in no split part")
         self.subtitle.setText(" · ".join(marks))
         if n_selected > 1:
             self.selection_note.setText(f"{n_selected:,} products selected: label, accept and exclude "
@@ -198,13 +210,9 @@ class DetailPanel(QScrollArea):
         # The scheme in focus: combo + top-3.
         given = table.label(pid, scheme)
         self.correct_box.setTitle(f"Label: {SCHEME_TITLES.get(scheme, scheme)}")
-        combo = self.label_combo
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItems(list(labels))
-        i = combo.findText(given)
-        combo.setCurrentIndex(i) if i >= 0 else combo.setEditText(given)
-        combo.blockSignals(False)
+        typing = self.label_combo.hasFocus() and same_product and self.label_combo.scheme == scheme
+        if not typing:  # a refresh of the product being typed for leaves the typing alone
+            self.label_combo.show_label(labels, given, scheme)
         self._top3 = table.top_k(pid, scheme, 3)
         for k, b in enumerate(self.top_buttons):
             if k < len(self._top3):
@@ -295,9 +303,8 @@ class DetailPanel(QScrollArea):
         return list(self._top3)
 
     def apply_combo(self) -> None:
-        text = self.label_combo.currentText().strip()
-        if text:
-            self.label_chosen.emit(text)
+        """Set the label typed in the box (the Set button): only an exact label is committed."""
+        self.label_combo.commit()
 
     def focus_label(self) -> None:
         self.label_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -7,7 +7,8 @@ pure function in :mod:`fashion_review.review.filtering`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMargins, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from fashion_review.data.schemes import SCHEMES
 from fashion_review.gui.catalog_model import SCHEME_TITLES
 from fashion_review.review.filtering import Filter
+from fashion_review.text import plural
 
 ANY = "Any"
 PART_ITEMS = (("Any part", ""), ("Train", "train"), ("Validation", "val"), ("Test", "test"),
@@ -213,6 +215,19 @@ class FilterBar(QWidget):
         self.conf_hi.valueChanged.connect(self._changed_now)
         self.search.textChanged.connect(self._changed_later)
         self.clear_button.clicked.connect(self.clear)
+        # Enter in any of the bar's fields applies the filter; the window's Enter shortcut (accept
+        # the prediction) never sees it, whichever product is selected behind the bar.
+        for w in self.findChildren(QWidget):
+            w.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        if isinstance(e, QKeyEvent) and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if e.type() == QEvent.Type.ShortcutOverride:
+                e.accept()
+                return True
+            if e.type() == QEvent.Type.KeyPress:
+                self.commit()
+        return super().eventFilter(watched, e)
 
     # -- content ------------------------------------------------------------------------
 
@@ -228,7 +243,7 @@ class FilterBar(QWidget):
                 box.setCurrentIndex(i if i >= 0 else 0)
 
     def set_count(self, shown: int, total: int) -> None:
-        self.count.setText(f"{shown:,} of {total:,} products" if shown != total else f"{total:,} products")
+        self.count.setText(f"{shown:,} of {plural(total, 'product')}" if shown != total else plural(total, "product"))
 
     # -- the filter ---------------------------------------------------------------------
 

@@ -18,6 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fashion_review.text import plural
+
+
 def local_time(iso: str, short: bool = True) -> str:
     """A stored UTC timestamp in local time: just the time when it is today (``short``)."""
     from datetime import datetime
@@ -97,8 +100,8 @@ class HistoryPanel(QWidget):
                 when = local_time(b["created_at"])
                 item = QTreeWidgetItem([str(b["id"]), when, b["author"], what, f"{b['n_changes']:,}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, int(b["id"]))
-                tip = (f"batch {b['id']} · {local_time(b['created_at'], short=False)} · {b['n_changes']} field "
-                       f"change(s) · {b['author']} · {b['source']}")
+                tip = (f"batch {b['id']} · {local_time(b['created_at'], short=False)} · "
+                       f"{plural(b['n_changes'], 'field change')} · {b['author']} · {b['source']}")
                 if b.get("model_version"):
                     tip += f" · model {b['model_version']}"
                 for c in range(5):

@@ -18,15 +18,10 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QStackedWidget,
     QToolBar,
@@ -38,6 +33,7 @@ from fashion_review import paths
 from fashion_review.data.corrections import EXCLUDED, Change
 from fashion_review.data.schemes import SCHEMES, fields_for_label
 from fashion_review.errors import FashionReviewError
+from fashion_review.gui import dialogs
 from fashion_review.gui.catalog_model import SCHEME_TITLES, CatalogModel
 from fashion_review.gui.catalog_views import CatalogGrid, CatalogTable, selected_rows
 from fashion_review.gui.detail import DetailPanel
@@ -49,6 +45,7 @@ from fashion_review.gui.thumbnails import Thumbnails, cache_loader, jpeg_loader
 from fashion_review.gui.workers import SingleJob, Worker
 from fashion_review.review.filtering import Filter
 from fashion_review.review.predictions import Predictions
+from fashion_review.text import plural
 
 WINDOW_INI = "window.ini"
 #: Filter.part for each part of the confusion view ("all" = every usable product).
@@ -87,6 +84,8 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._loading_path: Path | None = None
         self._runner = None  # gui.predict_runner.PredictionRunner, made on first use
+        #: Replaces ``training.predict.predict`` in the prediction worker (tests); None: the real one.
+        self.predict_fn = None
         self._device_asked = False
         self._retrain_dialog = None
         self.setWindowTitle("Fashion Review")
@@ -158,6 +157,11 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.model_label)
         sb.addPermanentWidget(self.device_label)
 
+        from fashion_review.gui.model_chooser import ActiveRunWatcher
+
+        #: Notices `fashion-review models activate` done outside the app.
+        self.active_watcher = ActiveRunWatcher(self)
+        self.active_watcher.changed.connect(self._on_active_changed_elsewhere)
         self._load_job = SingleJob(self)
         self._splits_job = SingleJob(self)
         self._splits_timer = QTimer(self)
@@ -198,6 +202,9 @@ class MainWindow(QMainWindow):
         return view
 
     def _action(self, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QAction:  # noqa: ANN001
+        """An action of the window.  ``slot`` is called with no argument, or with the new state
+        (bool) for a ``checkable`` action: ``triggered(checked)`` never lands in a slot's
+        optional parameter (that is how "Predict the catalog" once got ``predict_fn=False``)."""
         a = QAction(text, self)
         keys = [QKeySequence(k) if not isinstance(k, QKeySequence) else k for k in shortcuts]
         if keys:
@@ -208,7 +215,10 @@ class MainWindow(QMainWindow):
         a.setStatusTip(tip or text.replace("&", ""))
         a.setCheckable(checkable)
         if slot is not None:
-            a.triggered.connect(slot)
+            if checkable:
+                a.triggered.connect(lambda checked=False, f=slot: f(bool(checked)))
+            else:
+                a.triggered.connect(lambda _checked=False, f=slot: f())
         self.addAction(a)  # shortcuts work even when the menu bar is hidden
         return a
 
@@ -216,6 +226,9 @@ class MainWindow(QMainWindow):
         A = self._action  # noqa: N806
         SK = QKeySequence.StandardKey  # noqa: N806
         self.act_open = A("&Open data set…", self.choose_dataset, [SK.Open], "Open a folder with styles.csv and images/")
+        self.act_problems = A("Catalog &problems…", self.show_catalog_problems, (),
+                              "What the reader found wrong in styles.csv (rows skipped, blank fields, ...)")
+        self.act_problems.setEnabled(False)  # until a catalog is open
         self.act_quit = A("&Quit", self.close, [SK.Quit])
         self.act_undo = A("&Undo", self.undo, ["Ctrl+Z"], "Undo the latest change")
         self.act_redo = A("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the change undone last")
@@ -227,7 +240,7 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self.act_views = {}
         for k, (name, text) in enumerate((("grid", "&Grid"), ("table", "&Table"), ("confusion", "&Confusion matrix"))):
-            a = A(text, lambda _=False, n=name: self.set_view(n), [f"Ctrl+{k + 1}"], f"Show the {name} view",
+            a = A(text, lambda _on, n=name: self.set_view(n), [f"Ctrl+{k + 1}"], f"Show the {name} view",
                   checkable=True)
             group.addAction(a)
             self.act_views[name] = a
@@ -236,7 +249,7 @@ class MainWindow(QMainWindow):
         self.act_accept = A("&Accept prediction", self.accept_predictions, ["Return", "Enter"],
                             "Set the predicted label of the scheme in focus")
         self.act_label = A("Set &label…", self.detail.focus_label, ["L"], "Type a label for the scheme in focus")
-        self.act_top = [A(f"Use prediction &{k + 1}", lambda _=False, k=k: self.use_top(k), [str(k + 1)],
+        self.act_top = [A(f"Use prediction &{k + 1}", lambda k=k: self.use_top(k), [str(k + 1)],
                           f"Set the model's choice number {k + 1}") for k in range(3)]
         self.act_exclude = A("E&xclude / include", self.toggle_excluded, ["X"],
                              "Exclude from training (or include again)")
@@ -248,10 +261,12 @@ class MainWindow(QMainWindow):
         sgroup = QActionGroup(self)
         self.act_schemes = {}
         for k, s in enumerate(SCHEMES):
-            a = A(SCHEME_TITLES.get(s, s), lambda _=False, s=s: self.set_scheme(s), [f"Alt+{k + 1}"],
+            a = A(SCHEME_TITLES.get(s, s), lambda _on, s=s: self.set_scheme(s), [f"Alt+{k + 1}"],
                   f"Focus the {s} scheme", checkable=True)
             sgroup.addAction(a)
             self.act_schemes[s] = a
+        self.act_choose = A("&Choose model…", self.choose_model, ["Ctrl+Shift+M"],
+                            "Choose the model the app shows among this data set's trained runs")
         self.act_predict = A("&Predict the catalog", self.predict_catalog, ["Ctrl+Shift+P"],
                              "Run the active model over every product (in the background; Cancel stops it)")
         self.act_retrain = A("&Retrain…", self.open_retrain, ["Ctrl+Shift+R"],
@@ -266,6 +281,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
+        m.addAction(self.act_problems)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
@@ -301,6 +317,7 @@ class MainWindow(QMainWindow):
             sm.addAction(a)
         m.addAction(self.act_advance)
         self.models_menu = mb.addMenu("&Models")
+        self.models_menu.addAction(self.act_choose)
         self.models_menu.addAction(self.act_predict)
         self.models_menu.addAction(self.act_retrain)
         self.models_menu.aboutToShow.connect(self._on_models_menu)
@@ -336,6 +353,9 @@ class MainWindow(QMainWindow):
         self.grid.visible_changed.connect(self._prefetch)
         self.grid.doubleClicked.connect(lambda _i: self.set_view("table"))
         self.detail.label_chosen.connect(self.set_label)
+        self.detail.new_label_requested.connect(self.add_new_label)
+        self.detail.label_box_left.connect(self.focus_view)
+        self.detail.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.detail.accept_requested.connect(self.accept_predictions)
         self.detail.exclude_requested.connect(self.toggle_excluded)
         self.history.undo_requested.connect(self.undo)
@@ -356,6 +376,14 @@ class MainWindow(QMainWindow):
         worker.signals.errored.connect(self._on_load_error)
         worker.signals.finished.connect(self.progress.hide)
         self._load_job.start(worker)
+
+    def show_catalog_problems(self) -> None:
+        """File > Catalog problems: what the reader found wrong in the open catalog."""
+        if self.session is None:
+            return
+        from fashion_review.gui.catalog_problems import CatalogProblemsDialog
+
+        CatalogProblemsDialog(self.session.ds.catalog, self).exec()
 
     def choose_dataset(self) -> None:
         start = self.settings.last_data or str(Path.home())
@@ -382,8 +410,8 @@ class MainWindow(QMainWindow):
         path = self._loading_path
         self.statusBar().showMessage(f"Could not open {path}: {message}")
         self.load_failed.emit(message)
-        if self.isVisible() and not QApplication.platformName() == "offscreen":
-            QMessageBox.warning(self, "Could not open the data set", f"{path}\n\n{message}")
+        if self.isVisible():
+            dialogs.warn(self, "Could not open the data set", f"{path}\n\n{message}")
 
     def _on_session(self, session: Session) -> None:
         if self._closing:
@@ -409,16 +437,28 @@ class MainWindow(QMainWindow):
         self.settings.remember(path)
         self.settings.save()
         is_sample = path.resolve() == paths.SAMPLE_CATALOG.resolve()
-        self.setWindowTitle(f"Fashion Review — {'sample catalog' if is_sample else path.name}")
+        # The platform adds the application's display name ("… — Fashion Review"): only the data set here.
+        self.setWindowTitle("Bundled sample catalog" if is_sample else path.name)
         self._refresh_history()
         self._update_confusion()
+        self.active_watcher.watch(session.ds.fingerprint)
         if old is not None:
             old.close()
         n = len(session.table)
-        msg = f"Opened {path} · {n:,} products"
+        msg = f"Opened {path} · {plural(n, 'product')}"
+        from fashion_review.gui.catalog_problems import status_text
+
+        problems = status_text(cat)
+        if problems:
+            msg += f" · {problems}"
         if session.warning:
             msg += f" · {session.warning}"
-        self.statusBar().showMessage(msg, 8000)
+        self.statusBar().showMessage(msg, 15000)
+        self.act_problems.setEnabled(True)
+        empty = cat.no_products_message()
+        if empty:
+            dialogs.warn(self, "No products", f"{empty}.\n\nThere is nothing to review; File > Open data set… "
+                                              "opens another folder.")
         self.loaded.emit()
         # The splits (pandas, in a worker) start once the grid has painted: the worker would
         # otherwise hold the interpreter lock while the first screen is drawn.
@@ -447,6 +487,7 @@ class MainWindow(QMainWindow):
         self._splits = result
         for s, d in result.items():
             session.table.set_parts(s, d["split"])
+        self.model.part_model = getattr(session.run, "id", "") if run_split(session.run) is not None else ""
         self.model.refresh()
         self._splits_done = True
         self._update_confusion()
@@ -485,11 +526,43 @@ class MainWindow(QMainWindow):
             return None
 
     def _update_model_label(self) -> None:
+        text, hint = self._model_state()
+        self._update_model_actions()
+        self.model_label.setText(text)
+        self.model_label.setToolTip(hint or "The model whose predictions are shown")
+        if hasattr(self.confusion, "set_empty_hint"):
+            self.confusion.set_empty_hint(hint)
+
+    def _model_state(self) -> tuple[str, str]:
+        """(status-bar text, what to do when no predictions are shown: for the confusion view too)."""
         t = self.session.table if self.session else None
-        if t is None or t.predictions is None:
-            self.model_label.setText("No model predictions")
-        else:
-            self.model_label.setText(f"Model: {t.model_version or 'unnamed'}")
+        if self.session is None:
+            return "No model predictions", "Open a data set (File > Open data set…)."
+        from fashion_review.training import registry
+
+        fp = self.session.ds.fingerprint
+        try:
+            active, runs = registry.active_run(fp), registry.list_runs(fp)
+        except (FashionReviewError, OSError, ValueError):
+            active, runs = None, []
+        if t is not None and t.predictions is not None:
+            shown = t.model_version or "unnamed"
+            if active is not None and active.id != shown:
+                return (f"Model: {shown} (the active model {active.id} has no predictions yet)",
+                        f"Models > Predict the catalog predicts with the active model {active.id}.")
+            return f"Model: {shown}", ""
+        if active is not None:
+            return (f"Model {active.id}: no predictions yet",
+                    f"The active model {active.id} has not predicted this catalog yet: Models > Predict the "
+                    "catalog (Ctrl+Shift+P), or “fashion-review predict” on the command line.")
+        if runs:
+            return (f"No active model ({plural(len(runs), 'trained run')}: Models > Choose model)",
+                    f"No active model: Models > Choose model… (Ctrl+Shift+M) picks one of the "
+                    f"{plural(len(runs), 'trained run')} of this data set (it predicts the catalog if it "
+                    "has not yet), or “fashion-review models activate RUN”.")
+        return ("No model yet",
+                "No model has been trained on this data set yet: Models > Retrain… trains one, or on the command "
+                "line “fashion-review train --activate”, then “fashion-review predict”.")
 
     def _update_confusion(self) -> None:
         view = self.confusion
@@ -529,14 +602,22 @@ class MainWindow(QMainWindow):
         return registry.active_run(self.session.ds.fingerprint)
 
     def _on_models_menu(self) -> None:
-        has = self.session is not None
-        run = self._active_run() if has else None
-        self.act_predict.setEnabled(run is not None and not (self._runner is not None and self._runner.busy))
-        self.act_predict.setStatusTip("Run the active model over every product" if run is not None
-                                      else "No active model yet: retrain first")
-        self.act_retrain.setEnabled(has)
-        if has and not self._device_asked:
+        self._update_model_actions()
+        if self.session is not None and not self._device_asked:
             self._describe_device()
+
+    def _update_model_actions(self) -> None:
+        """Enable the Models actions for the data set's state (its active run, a data set at all)."""
+        has = self.session is not None
+        try:
+            run = self._active_run() if has else None
+        except (FashionReviewError, OSError, ValueError):
+            run = None
+        self.act_predict.setEnabled(run is not None)
+        self.act_predict.setStatusTip("Run the active model over every product" if run is not None
+                                      else "No active model yet: Models > Choose model, or Models > Retrain")
+        self.act_retrain.setEnabled(has)
+        self.act_choose.setEnabled(has)
 
     def _describe_device(self) -> None:
         """Confirm the device the status bar names (imports Keras in a worker: only when asked)."""
@@ -548,26 +629,31 @@ class MainWindow(QMainWindow):
     def set_device(self, name: str) -> None:
         self.device_label.setText(f"Device: {name}")
 
-    def predict_catalog(self, predict_fn=None) -> bool:  # noqa: ANN001
+    def predict_catalog(self) -> bool:
         """Predict the catalog with the active model in a worker; the result replaces the
-        cached predictions.  ``predict_fn`` replaces ``training.predict.predict`` (tests)."""
+        cached predictions (Models > Predict the catalog)."""
         if self.session is None:
             return False
         run = self._active_run()
         if run is None:
-            self.statusBar().showMessage("No active model yet: retrain first (Models > Retrain).", 6000)
+            self.statusBar().showMessage("No active model yet: choose one (Models > Choose model) or train one "
+                                         "(Models > Retrain).", 6000)
             return False
         from fashion_review.gui.predict_runner import PredictionRunner
 
+        if self._runner is not None and self._runner.busy:
+            self.statusBar().showMessage("The catalog is being predicted already (Cancel in its progress "
+                                         "dialog stops it).", 5000)
+            return False
         if self._runner is None:
-            self._runner = PredictionRunner(self, predict_fn=predict_fn)
+            self._runner = PredictionRunner(self, predict_fn=self.predict_fn)
             self._runner.device_described.connect(self.set_device)
             self._runner.progress.connect(self._on_job_progress)
             self._runner.finished.connect(self._on_predicted)
             self._runner.failed.connect(lambda msg, _tb: self._error("Prediction failed", msg))
             self._runner.cancelled.connect(lambda: self.statusBar().showMessage("Prediction cancelled.", 5000))
-        elif predict_fn is not None:
-            self._runner.predict_fn = predict_fn
+        else:
+            self._runner.predict_fn = self.predict_fn
         self.progress.setRange(0, 1000)
         self.progress.show()
         self._runner.start(run, self.session.ds)
@@ -585,7 +671,7 @@ class MainWindow(QMainWindow):
     def _on_predicted(self, pred: Predictions) -> None:
         self.progress.hide()
         self.set_predictions(pred)
-        self.statusBar().showMessage(f"Predictions of {pred.model_version} for {len(pred):,} products.", 8000)
+        self.statusBar().showMessage(f"Predictions of {pred.model_version} for {plural(len(pred), 'product')}.", 8000)
 
     def open_retrain(self):  # noqa: ANN201 - the dialog
         """The one-click retrain dialog (non-modal); activating its run shows its predictions."""
@@ -598,6 +684,8 @@ class MainWindow(QMainWindow):
         dlg.activated.connect(self._on_run_activated)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()  # its Enter (Start) must not reach the window behind (accept a prediction)
         self._retrain_dialog = dlg
         return dlg
 
@@ -605,16 +693,65 @@ class MainWindow(QMainWindow):
         text = self.device_label.text()
         return text.removeprefix("Device: ") if text.startswith("Device: ") and "…" not in text else None
 
-    def _on_run_activated(self, run) -> None:  # noqa: ANN001 - training.registry.RunInfo
+    def choose_model(self):  # noqa: ANN201 - training.registry.RunInfo | None
+        """Models > Choose model: list the runs, activate the one chosen, show (or first make) its predictions."""
+        if self.session is None:
+            return None
+        from PySide6.QtWidgets import QDialog
+
+        from fashion_review.gui.model_chooser import ChooseModelDialog, run_rows
+        from fashion_review.training import registry
+
+        fp = self.session.ds.fingerprint
+        dlg = ChooseModelDialog(run_rows(fp), self)
+        if dlg.exec() != QDialog.DialogCode.Accepted or not dlg.chosen:
+            return None
+        try:
+            run = registry.activate(fp, dlg.chosen)
+        except (FashionReviewError, OSError) as exc:
+            self._error("The model was not activated", str(exc))
+            return None
+        self._on_run_activated(run)
+        return run
+
+    def _on_run_activated(self, run, *, elsewhere: bool = False) -> None:  # noqa: ANN001 - registry.RunInfo
+        """``run`` became the active model: show its stored predictions, else predict the catalog
+        with it (only when the app activated it: an activation from the command line only says so)."""
         from fashion_review.review.predictions import load_predictions
 
+        self.active_watcher.sync()
+        where = " (activated outside the app)" if elsewhere else ""
         path = getattr(run, "predictions_path", None)
         if path is not None and path.is_file():
-            self.set_predictions(load_predictions(path))
-            self.statusBar().showMessage(f"Model {run.id} is active; its predictions are shown.", 8000)
+            try:
+                pred = load_predictions(path)
+            except FashionReviewError as exc:
+                self._error(f"The predictions of {run.id} cannot be read", str(exc))
+                return
+            self.set_predictions(pred)
+            self.statusBar().showMessage(f"Model {run.id} is active{where}; its predictions are shown.", 8000)
+        elif elsewhere:
+            self._update_model_label()
+            self.statusBar().showMessage(f"Model {run.id} is active{where}; it has no predictions yet: "
+                                         "Models > Predict the catalog.", 10000)
         else:
             self.statusBar().showMessage(f"Model {run.id} is active; predicting the catalog with it …")
             self.predict_catalog()
+
+    def _on_active_changed_elsewhere(self, run_id: str) -> None:
+        """The registry's active pointer changed outside the app (``fashion-review models activate``)."""
+        if self.session is None:
+            return
+        shown = getattr(self.session.run, "id", None) or self.session.table.model_version or None
+        if run_id and run_id == shown:
+            return
+        from fashion_review.training import registry
+
+        run = registry.active_run(self.session.ds.fingerprint)
+        if run is None:
+            self._update_model_label()
+            return
+        self._on_run_activated(run, elsewhere=True)
 
     # -- scheme, filter, views ------------------------------------------------------------
 
@@ -903,14 +1040,12 @@ class MainWindow(QMainWindow):
         pids = np.unique(np.fromiter((c.product_id for c in changes), dtype=np.int64))
         self._after_change(pids)
         n = len(pids)
-        self.statusBar().showMessage(f"{note} · {n:,} product{'s' if n != 1 else ''} · batch {batch} "
+        self.statusBar().showMessage(f"{note} · {plural(n, 'product')} · batch {batch} "
                                      "(Ctrl+Z to undo)", 6000)
         return batch
 
     def accept_predictions(self) -> int | None:
         """Set the predicted label of the scheme in focus (Enter), for the selection."""
-        if self._key_belongs_to_a_field():
-            return None
         if self.session is None:
             return None
         t = self.session.table
@@ -925,24 +1060,27 @@ class MainWindow(QMainWindow):
         self._advance(len(pids))
         return batch
 
-    def set_label(self, label: str) -> int | None:
-        """Set ``label`` for the scheme in focus on the selection (the combo, 1-3)."""
+    def set_label(self, label: str, *, new: bool = False) -> int | None:
+        """Set ``label`` for the scheme in focus on the selection (the label box, 1-3).
+
+        Only a label the scheme has (case aside) is set; a new class takes ``new=True``, which
+        only :meth:`add_new_label` passes, after asking."""
         if self.session is None:
             return None
         s = self.model.scheme
         label = label.strip()
         if not label:
             return None
+        from fashion_review.gui.label_box import resolve_label
+
         known = self.session.table.known_labels(s)
-        if label not in known:
-            match = [k for k in known if k.casefold() == label.casefold()]
-            if match:
-                label = match[0]
-            elif QApplication.platformName() != "offscreen":
-                answer = QMessageBox.question(
-                    self, "New label", f"“{label}” is not a {s} label of this catalog yet. Use it anyway?")
-                if answer != QMessageBox.StandardButton.Yes:
-                    return None
+        exact = resolve_label(label, known)
+        if exact is not None:
+            label = exact
+        elif not new:
+            self.statusBar().showMessage(f"“{label}” is not a {s} label of this catalog; nothing changed "
+                                         "(Ctrl+Enter in the label box makes a new label).", 8000)
+            return None
         pids = self.targets()
         try:
             changes = self._label_changes(pids, s, lambda _pid: label)
@@ -952,6 +1090,25 @@ class MainWindow(QMainWindow):
         batch = self._record(changes, len(pids), source="curator", note=f"set {s} to {label}")
         self._advance(len(pids))
         return batch
+
+    def add_new_label(self, label: str) -> int | None:
+        """Ctrl+Enter in the label box: make ``label`` a new class of the scheme, after asking (default No)."""
+        if self.session is None or not label.strip():
+            return None
+        s = self.model.scheme
+        n = len(self.targets())
+        if not dialogs.ask(self, "New label",
+                           f"“{label.strip()}” is not a {s} label of this catalog yet.\n\nMake it a new "
+                           f"{s} class and set it for {plural(n, 'product')}?"):
+            self.statusBar().showMessage("No new label made; nothing changed.", 5000)
+            return None
+        return self.set_label(label, new=True)
+
+    def focus_view(self) -> None:
+        """Give the keyboard back to the catalog view shown (after the label box, Escape)."""
+        view = self.table_view if self.view_name == "table" else self.grid
+        if self.view_name != "confusion":
+            view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def use_top(self, k: int) -> int | None:
         """Set the model's choice number ``k + 1`` of the current product (keys 1-3)."""
@@ -1002,7 +1159,7 @@ class MainWindow(QMainWindow):
             return None
         pids = np.unique(np.array([c.product_id for c in store.history() if c.batch_id == batch], dtype=np.int64))
         self._after_change(pids)
-        self.statusBar().showMessage(f"{'Undid' if undo else 'Redid'} batch {batch} · {len(pids):,} products", 5000)
+        self.statusBar().showMessage(f"{'Undid' if undo else 'Redid'} batch {batch} · {plural(len(pids), 'product')}", 5000)
         if len(pids) == 1:
             self.select_pids(pids, int(pids[0]))
         return batch
@@ -1044,23 +1201,9 @@ class MainWindow(QMainWindow):
         self.act_redo.setEnabled(can_redo)
         self.history.set_batches(store.batches(), can_undo, can_redo)
 
-    def _key_belongs_to_a_field(self) -> bool:
-        """Return pressed in a text field: give it to the field instead of accepting a prediction."""
-        w = QApplication.focusWidget()
-        if w is None:
-            return False
-        if self.detail.combo_has_focus():
-            self.detail.apply_combo()
-            return True
-        if self.filter_bar.isAncestorOf(w) and isinstance(w, (QLineEdit, QComboBox, QAbstractSpinBox)):
-            self.filter_bar.commit()
-            return True
-        return False
-
     def _error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(f"{title}: {message}", 10000)
-        if QApplication.platformName() != "offscreen":
-            QMessageBox.warning(self, title, message)
+        dialogs.warn(self, title, message)
 
     # -- help ---------------------------------------------------------------------------------
 
@@ -1071,7 +1214,7 @@ class MainWindow(QMainWindow):
                   self.act_refilter, *self.act_views.values(), *self.act_schemes.values()):
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
             rows.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(a.text().replace('&', ''))}</td></tr>")
-        QMessageBox.information(self, "Keyboard shortcuts",
+        dialogs.inform(self, "Keyboard shortcuts",
                                 "<table cellspacing=4>" + "".join(rows) + "</table>"
                                 "<p>Arrow keys move too; with several products selected, label, accept and "
                                 "exclude apply to all of them as one change.</p>")
@@ -1079,7 +1222,7 @@ class MainWindow(QMainWindow):
     def _show_about(self) -> None:
         from fashion_review import __version__
 
-        QMessageBox.about(self, "About Fashion Review",
+        dialogs.about(self, "About Fashion Review",
                           f"<b>Fashion Review</b> {__version__}<br>Review and correct the labels of a fashion "
                           "catalog with image classifiers.")
 

@@ -57,8 +57,13 @@ from PySide6.QtWidgets import (
 
 from fashion_review.review import metrics
 from fashion_review.tasks import Cancelled, Progress, Task
+from fashion_review.text import plural
 
 HEADS, FULL = "heads", "full"
+#: What the before / after figures count, in the words the confusion view and `evaluate` use.
+RESULTS_TITLE = ("Before / after: accuracy on the new model's test part, today's labels (the earlier model is "
+                 "scored on the same products, so its figure can differ from what \"fashion-review evaluate\" "
+                 "reports for it: that counts its own test part)")
 #: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
@@ -168,9 +173,9 @@ def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_siz
     rates = RATES[_kind(device)]
     f_rate = feature_rate or rates["features"] * (96.0 / image_size) ** 2
     secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
-    basis = (f"{n_missing_features:,} images through the backbone at {f_rate:,.0f}/s"
+    basis = (f"{plural(n_missing_features, 'image')} through the backbone at {f_rate:,.0f}/s"
              if n_missing_features else "backbone features already cached")
-    return Estimate(secs, basis + f", then {epochs} head epoch{'s' * (epochs != 1)} over {n_train:,} products")
+    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')}")
 
 
 def cached_features(ds: Any, run_id: str) -> tuple[int, float | None]:
@@ -457,15 +462,16 @@ class RetrainDialog(QDialog):
         self.status_label = QLabel("Ready.")
         self.status_label.setWordWrap(True)
         self.curves = TrainingCurves()
-        self.results_table = QTableWidget(0, 4)
-        self.results_table.setHorizontalHeaderLabels(["Scheme", "Accuracy before", "Accuracy after", "Change"])
+        self.results_table = QTableWidget(0, 5)
+        self.results_table.setHorizontalHeaderLabels(["Scheme", "Test products", "Accuracy before", "Accuracy after",
+                                                      "Change"])
         self.results_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.results_table.verticalHeader().setVisible(False)
         self.results_table.setMaximumHeight(4 * 30 + 30)
         self.changes_label = QLabel()
         self.changes_label.setWordWrap(True)
         self.changes_label.setTextFormat(Qt.TextFormat.RichText)
-        results = QGroupBox("Before / after (test part, today's labels)")
+        results = QGroupBox(RESULTS_TITLE)
         rl = QVBoxLayout(results)
         rl.addWidget(self.results_table)
         rl.addWidget(self.changes_label)
@@ -571,7 +577,8 @@ class RetrainDialog(QDialog):
         else:
             self.recipe_note.setText(f"{recipe.name}: {recipe.kind}, {size} x {size}, batch {recipe.batch_size}, "
                                      f"learning rate {recipe.learning_rate:g}, from scratch.")
-        self.gpu_note.setVisible(not heads or not self.device or not self.device.startswith("GPU"))
+        # Only full retraining wants a GPU: retraining the heads runs on cached features on any CPU.
+        self.gpu_note.setVisible(not heads and not (self.device or "").upper().startswith("GPU"))
         schemes = self._schemes()
         self._fill_filter(schemes)
         self.estimate = self._estimate(schemes, size)
@@ -583,8 +590,8 @@ class RetrainDialog(QDialog):
         tree = self.filter_tree
         tree.clear()
         for s, fs in self.summaries.items():
-            top = QTreeWidgetItem([f"{s}: {len(fs.kept)} classes kept ({fs.images_kept:,} images), "
-                                   f"{len(fs.dropped)} dropped (fewer than {fs.min_images} images)", ""])
+            top = QTreeWidgetItem([f"{s}: {plural(len(fs.kept), 'class')} kept ({plural(fs.images_kept, 'image')}), "
+                                   f"{len(fs.dropped)} dropped (fewer than {plural(fs.min_images, 'image')})", ""])
             kept = QTreeWidgetItem([f"Kept ({len(fs.kept)})", ""])
             for c, n in sorted(fs.kept.items(), key=lambda kv: -kv[1]):
                 item = QTreeWidgetItem([c + ("  (new)" if c in fs.newly_kept else ""), f"{n:,}"])
@@ -625,7 +632,7 @@ class RetrainDialog(QDialog):
         n_train, n_val, n = self._counts(schemes)
         epochs = self.epochs_spin.value()
         if self.mode == HEADS and self.active_run is not None:
-            cached, rate = cached_features(self.ds, self.active_run.id)
+            cached, rate = cached_features(self.ds, self.active_run.backbone_id)
             n_with_image = int(self._eff["has_image"].sum()) if self.limit is None else n
             missing = n_with_image - cached
             return estimate_heads(max(0, missing), n_train, epochs, size, self.device, rate, n_with_image)
@@ -729,7 +736,8 @@ class RetrainDialog(QDialog):
         t.setRowCount(len(rows))
         for i, (s, before, after) in enumerate(rows):
             change = "" if before is None else f"{100 * (after - before):+.1f} points"
-            values = [s, "—" if before is None else f"{100 * before:.1f}%", f"{100 * after:.1f}%", change]
+            n = outcome.after[s].total
+            values = [s, f"{n:,}", "—" if before is None else f"{100 * before:.1f} %", f"{100 * after:.1f} %", change]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)

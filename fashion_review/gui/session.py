@@ -112,10 +112,13 @@ def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | No
                    run_split: pd.Series | None = None) -> dict:
     """Per scheme: ``{"usable": id -> label, "split": id -> part}`` over ``effective``.
 
-    Reads the stored splits (computed and stored on first use, then only extended).  With
-    ``run_split`` (the active model's own parts, ``registry.read_split``) its parts win for the
-    products it covers, so "test" in the app means what the model did not train on, also for a
-    multihead model whose parts all come from one scheme's split.
+    Without ``run_split``: each scheme's stored split (computed and stored on first use, then only
+    extended) over its usable products; a product outside it (no image, excluded, a class under
+    the class filter) has no part.  With ``run_split`` (the shown model's own parts,
+    ``registry.read_split``) the parts are the model's, the same in every scheme (a multihead
+    model holds each product in one part for all its heads), and only the products it saw have
+    one: "test" in the app means the model's test part, the products ``fashion-review evaluate``
+    scores, and a product the model never saw is in none of its parts.
     """
     out = {}
     for k, s in enumerate(schemes):
@@ -123,10 +126,10 @@ def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | No
             task.check()
             task.report("splits", k / len(schemes), f"Split of {s}")
         usable = ds.usable(s, effective=effective)
-        split = ds.split(s, effective=effective).reindex(usable.index)
         if run_split is not None:
-            own = run_split.reindex(usable.index)
-            split = own.where(own.notna(), split)
+            split = run_split
+        else:
+            split = ds.split(s, effective=effective).reindex(usable.index)
         out[s] = {"usable": usable, "split": split}
     if task is not None:
         task.report("splits", 1.0, "Splits ready")

@@ -171,6 +171,43 @@ def accuracy(given, predicted) -> float:  # noqa: ANN001
     return float((given == predicted).mean()) if len(given) else 0.0
 
 
+#: How the program names the parts an accuracy is counted over, everywhere.
+PART_WORDS = {"all": "usable products", "train": "train part", "val": "validation part", "test": "test part"}
+
+
+@dataclass(frozen=True)
+class ScoredAccuracy:
+    """An accuracy with what it counts: ``n`` products, and ``n_unknown`` left out because their
+    label (today's) is a class the model does not know (it cannot predict it)."""
+
+    accuracy: float | None
+    n: int
+    n_unknown: int = 0
+
+    def words(self, part: str = "test", whose: str = "the model's") -> str:
+        """``22.6 % of 31 products (the model's test part, today's labels)``: the same words in the
+        command line, the confusion view and the retrain dialog."""
+        what = f"{whose} {PART_WORDS[part]}" if part != "all" else "all usable products"
+        n_text = f"{self.n:,} product{'s' * (self.n != 1)}"
+        acc = "—" if self.accuracy is None else f"{100 * self.accuracy:.1f} %"
+        text = f"{acc} of {n_text} ({what}, today's labels)"
+        if self.n_unknown:
+            text += (f"; {self.n_unknown:,} more in a class the model does not know "
+                     f"(a curator's new class), not counted")
+        return text
+
+
+def scored_accuracy(given, predicted, model_classes: Sequence[str]) -> ScoredAccuracy:  # noqa: ANN001
+    """The accuracy ``fashion-review evaluate`` reports: over the products whose given label is a
+    class the model knows (``model_classes``); the others are counted apart."""
+    given = _as_str_array(given)
+    predicted = _as_str_array(predicted)
+    known = np.isin(given, np.asarray([str(c) for c in model_classes], dtype=object))
+    n = int(known.sum())
+    acc = float((given[known] == predicted[known]).mean()) if n else None
+    return ScoredAccuracy(acc, n, int(len(given) - n))
+
+
 @dataclass(frozen=True)
 class PRCurve:
     """One class's precision-recall curve (one-vs-rest) and its average precision."""
@@ -236,11 +273,13 @@ def predicted_series(pred, scheme: str) -> pd.Series:  # noqa: ANN001 - a review
     return pd.Series(names, index=pd.Index(np.asarray(pred.ids, dtype=np.int64), name="id"), name=scheme)
 
 
-def recall_changes(before: ClassReport, after: ClassReport, top: int = 5) -> list[tuple[str, float, float]]:
+def recall_changes(before: ClassReport, after: ClassReport, top: int = 5,
+                   min_change: float = 1e-9) -> list[tuple[str, float, float]]:
     """The classes whose recall changed most between two reports: ``[(class, before, after)]``.
 
     Classes present in only one report count as recall 0 in the other.  Largest absolute change
-    first; ties broken by name.
+    first; ties broken by name.  A class whose recall did not change (within ``min_change``; e.g.
+    0 % before and after) is not a change and is not listed.
     """
     rb = dict(zip(before.classes, before.recall))
     ra = dict(zip(after.classes, after.recall))
@@ -248,6 +287,7 @@ def recall_changes(before: ClassReport, after: ClassReport, top: int = 5) -> lis
     sa = dict(zip(after.classes, after.support))
     names = [c for c in set(rb) | set(ra) if sb.get(c, 0) > 0 or sa.get(c, 0) > 0]
     rows = [(c, float(rb.get(c, 0.0)), float(ra.get(c, 0.0))) for c in names]
+    rows = [r for r in rows if abs(r[2] - r[1]) > min_change]
     rows.sort(key=lambda t: (-abs(t[2] - t[1]), t[0]))
     return rows[:top]
 

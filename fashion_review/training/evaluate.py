@@ -31,6 +31,7 @@ import numpy as np
 from fashion_review.errors import ModelError
 from fashion_review.review import metrics
 from fashion_review.tasks import Task
+from fashion_review.text import plural
 from fashion_review.training import plots, registry
 from fashion_review.training.registry import read_split  # noqa: F401  (re-exported: retrain, tests)
 
@@ -84,7 +85,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
     # The products to score: those of the split that are usable now in at least one scheme.
     usable = {s: ds.usable(s, min_images, eff) for s in run.schemes}
     ids = np.sort(split.index.to_numpy(dtype=np.int64))
-    task.report("evaluate", None, f"scoring {len(ids):,} products")
+    task.report("evaluate", None, f"scoring {plural(len(ids), 'product')}")
     probs = cached_probs(run, ids)
     source = "predictions.npz"
     if probs is None:
@@ -142,7 +143,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         mean_ap = float(np.mean([c.average_precision for c in curves.values()])) if curves else None
 
         (sdir / "report.txt").write_text(
-            f"{s}: test part, {counts['test']} products, run {run.id}\n\n" + report.text(), encoding="utf-8")
+            f"{s}: test part, {plural(counts['test'], 'product')}, run {run.id}\n\n" + report.text(), encoding="utf-8")
         registry.write_json(sdir / "report.json", report.as_dict())
         registry.write_json(sdir / "confusion.json", {
             "scheme": s, "part": "test", "rows": "given (effective label)", "columns": "predicted",
@@ -199,6 +200,13 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"{s:<16}{pct(m['train_accuracy'])}{pct(m['val_accuracy'])}{pct(m['test_accuracy'])}"
                      f"{f1}{m['products']['test']:>8}{pct(m.get('test_accuracy_without_twins')):>16}"
                      f"{m.get('test_with_training_twin', 0):>7}")
-    lines += ["", "test w/o twins: test accuracy leaving out the test products with an identical photo (another "
-              "id) in the training part; twins: how many those are"]
+    lines += ["", "Accuracy over the products of the run's own train / validation / test part, with today's labels "
+              "(corrections applied),", "counting a product while it is usable and its class is one the model "
+              "knows: the app's confusion view (Products: Test)", "counts the same products.",
+              "test w/o twins: test accuracy leaving out the test products with an identical photo (another "
+              "id) in the training part; twins: how many those are."]
+    unknown = {s: m.get("not_counted", {}).get("unknown_class", 0) for s, m in summary["schemes"].items()}
+    if any(unknown.values()):
+        lines.append("Not counted, in a class the model does not know: "
+                     + ", ".join(f"{s} {n:,}" for s, n in unknown.items() if n) + ".")
     return "\n".join(lines) + "\n"

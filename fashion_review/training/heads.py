@@ -1,10 +1,13 @@
 """Retrain heads: the everyday loop's fast path after a round of corrections.
 
 Keep the active model's backbone, compute its features once for every product with an image
-(cached on disk under the data set's home, keyed by run id), then train only the heads (pooling,
-Dense, Dropout, ..., softmax: one per scheme) on the cached features with the *corrected* labels,
-and store a new registry run whose model is the old backbone plus the new heads, so prediction and
-evaluation work on it unchanged.
+(cached on disk under the data set's home, keyed by the run that holds the backbone), then train
+only the heads (pooling, Dense, Dropout, ..., softmax: one per scheme) on the cached features with
+the *corrected* labels, and store a new registry run that keeps only those heads (``heads.keras``)
+and names the run whose ``model.keras`` holds the backbone (``run.json``: ``backbone``): no copy
+of the backbone per run.  :func:`fashion_review.training.registry.load_model` composes the two
+(:func:`compose`), so prediction and evaluation work on it unchanged; heads retrained from a
+heads run share the same backbone run, and the same feature cache.
 
 Backend-neutral Keras; no Qt.  The long steps take a :class:`~fashion_review.tasks.Task`:
 feature extraction reports phase ``"features"``, head training ``"train"`` and ``"epoch_end"``
@@ -186,6 +189,23 @@ def build_new_heads(parts: ModelParts, old_classes: Mapping[str, Sequence[str]],
     out = full_outputs if parts.dict_output else next(iter(full_outputs.values()))
     full_model = keras.Model(parts.model.inputs, out, name=parts.model.name)
     return NewHeads(head_model, full_model, {s: list(new_classes[s]) for s in parts.chains})
+
+
+def compose(base_model: keras.Model, base_classes: Mapping[str, Sequence[str]],
+            classes: Mapping[str, Sequence[str]], saved_heads: keras.Model) -> keras.Model:
+    """``base_model``'s backbone with the heads of ``saved_heads`` (a :attr:`NewHeads.head_model`
+    saved by :func:`retrain_heads`): the model of a heads-only run, as if it had been saved whole."""
+    parts = split_model(base_model, list(classes))
+    nh = build_new_heads(parts, base_classes, classes, warm_start=False)
+    by_name = {layer.name: layer for layer in nh.head_model.layers}
+    for layer in saved_heads.layers:
+        if not layer.weights:
+            continue
+        target = by_name.get(layer.name)
+        if target is None:
+            raise ModelError(f"the saved heads have a layer {layer.name!r} that the model's heads do not")
+        target.set_weights(layer.get_weights())
+    return nh.full_model
 
 
 def _warm_softmax(old: keras.layers.Dense, new: keras.layers.Dense, old_classes: list[str],
@@ -665,7 +685,7 @@ def retrain_heads(
     task.check()
 
     t = time.perf_counter()
-    cache, fstats = ensure_features(parts, parent.id, images, feature_ids, Path(ds.home),
+    cache, fstats = ensure_features(parts, parent.backbone_id, images, feature_ids, Path(ds.home),
                                     batch_size=feature_batch_size, task=task)
     timings["features_s"] = time.perf_counter() - t
 
@@ -727,6 +747,8 @@ def retrain_heads(
     record.update({
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "parent": parent.id,
+        # the backbone is shared, not copied: load_model composes it with this run's heads.keras
+        "backbone": {"run": parent.backbone_id, "file": registry.MODEL_FILE},
         "classes": {s: list(new_classes[s]) for s in parts.schemes},
         "min_images": data.min_images,
         "data": data_rec,
@@ -736,7 +758,9 @@ def retrain_heads(
     record.pop("untrained", None)
     run_id = registry.new_run_id(f"{recipe_data.get('name', 'model')}-heads", parts.schemes)
     with registry.RunWriter(ds.fingerprint, run_id) as w:
-        nh.full_model.save(w.path / registry.MODEL_FILE)
+        # the heads only (a third of the multihead model, a tenth of xception-lite's), without the
+        # optimizer state compile_heads gave head_model: a plain graph over the same layers
+        keras.Model(nh.head_model.inputs, nh.head_model.outputs, name="heads").save(w.path / registry.HEADS_FILE)
         registry.write_json(w.path / registry.HISTORY_FILE, history)
         data.split_frame().to_csv(w.path / registry.SPLIT_FILE, index=False)
         task.check()

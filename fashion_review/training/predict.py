@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from fashion_review.errors import ModelError
+from fashion_review.text import plural
 from fashion_review.review.predictions import Predictions, save_predictions
 from fashion_review.tasks import Cancelled, Task
 from fashion_review.training import registry
@@ -199,14 +200,14 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
     task.check()
     writer = None
     feature_tensor = None
-    if features and len(ids) and heads.FeatureWriter.needed(Path(ds.home), run.id, ids):
+    if features and len(ids) and heads.FeatureWriter.needed(Path(ds.home), run.backbone_id, ids):
         try:
             parts = heads.split_model(model, run.schemes)
         except ModelError:
             parts = None  # not a backbone + heads model: predictions only
         if parts is not None:
             feature_tensor = parts.feature_tensor
-            writer = heads.FeatureWriter(Path(ds.home), run.id, ids,
+            writer = heads.FeatureWriter(Path(ds.home), run.backbone_id, ids,
                                          [int(d) for d in feature_tensor.shape[1:]], parts.pooled)
     try:
         t0 = time.perf_counter()
@@ -226,5 +227,5 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
             writer.discard()
         raise
     saved = f", backbone features cached for {len(ids):,}" if writer is not None else ""
-    task.report("predict", 1.0, f"{len(ids):,} products predicted, saved to {path}{saved}")
+    task.report("predict", 1.0, f"{plural(len(ids), 'product')} predicted, saved to {path}{saved}")
     return pred

@@ -6,6 +6,9 @@ when it is called)::
     HOME/models/<data-set fingerprint>/
       runs/<run-id>/
         model.keras        the trained model (float32, no optimizer state), loads in safe mode
+        heads.keras        instead of model.keras in a "retrain heads" run: only its heads; its
+                           backbone is the model of the run run.json names ("backbone"), which
+                           :func:`load_model` composes them with
         run.json           what it is: recipe, schemes, classes per scheme, split and data-set
                            fingerprints, corrections seen, image size, created, metrics
         history.json       Keras' per-epoch logs
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 RUNS = "runs"
 ACTIVE = "active"
 MODEL_FILE = "model.keras"
+#: A heads-only run's file: only its heads (features -> outputs); the backbone is another run's.
+HEADS_FILE = "heads.keras"
 RUN_FILE = "run.json"
 HISTORY_FILE = "history.json"
 SPLIT_FILE = "split.csv"
@@ -103,6 +108,17 @@ class RunInfo:
     @property
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
+
+    @property
+    def heads_path(self) -> Path:
+        return self.path / HEADS_FILE
+
+    @property
+    def backbone_id(self) -> str:
+        """The run whose ``model.keras`` holds this run's backbone: itself, unless it stores only
+        its heads (a "retrain heads" run, which shares its parent's backbone instead of copying it)."""
+        b = self.record.get("backbone")
+        return str(b["run"]) if isinstance(b, dict) and b.get("run") else self.id
 
     @property
     def history_path(self) -> Path:
@@ -390,6 +406,8 @@ def load_model(run: RunInfo | str | os.PathLike[str], fingerprint: str | None = 
     match the schemes and class counts in run.json.
     """
     run = get_run(run, fingerprint)
+    if run.backbone_id != run.id:
+        return _load_heads_run(run)
     path = run.model_path
     if not path.exists():
         raise ModelError(f"{path}: the run has no model file")
@@ -417,6 +435,51 @@ def load_model(run: RunInfo | str | os.PathLike[str], fingerprint: str | None = 
                          f"{type(exc).__name__}: {text}") from exc
     check_model_matches(model, run)
     return model
+
+
+def backbone_run(run: RunInfo) -> RunInfo:
+    """The run holding ``run``'s backbone (``run`` itself for a full model); ModelError when it is gone."""
+    if run.backbone_id == run.id:
+        return run
+    folder = run.path.parent / run.backbone_id
+    try:
+        base = read_run(folder)
+    except ModelError:
+        raise ModelError(f"run {run.id} stores only its heads ({HEADS_FILE}); its backbone is the model of run "
+                         f"{run.backbone_id}, which is missing ({folder}): restore that run folder") from None
+    if base.backbone_id != base.id:
+        raise ModelError(f"{base.path}: run {base.id}, named as the backbone of {run.id}, holds no backbone itself")
+    return base
+
+
+def _load_heads_run(run: RunInfo):  # noqa: ANN202 - keras.Model
+    """A heads-only run's model: its backbone run's model with the heads from ``heads.keras`` on it."""
+    base = backbone_run(run)
+    model = load_model(base)
+    path = run.heads_path
+    if not path.exists():
+        raise ModelError(f"{path}: the run has no heads file")
+    try:
+        lambdas = model_layers_with(path)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ModelError(f"{path}: not a readable Keras model file (truncated or corrupt: "
+                         f"{type(exc).__name__}: {exc})") from exc
+    if lambdas:
+        raise ModelError(f"{path}: refused: the heads contain a Lambda layer ({', '.join(lambdas)})")
+    import keras
+
+    from fashion_review.modeling.losses import custom_objects
+    from fashion_review.training.heads import compose
+
+    try:
+        saved = keras.saving.load_model(path, safe_mode=True, compile=False, custom_objects=custom_objects())
+    except Exception as exc:  # noqa: BLE001 - Keras, h5py and zipfile raise many kinds
+        text = " ".join(str(exc).split())[:300]
+        raise ModelError(f"{path}: cannot load the heads (truncated or corrupt file?): "
+                         f"{type(exc).__name__}: {text}") from exc
+    composed = compose(model, base.classes, run.classes, saved)
+    check_model_matches(composed, run)
+    return composed
 
 
 def check_model_matches(model: Any, run: RunInfo) -> None:

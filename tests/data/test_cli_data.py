@@ -122,7 +122,7 @@ def test_export_and_corrections_commands(tmp_path, capsys, home_dir):
         (2, "articleType", "Shirts", "Heels", "was wrong"), (1, "excluded", "false", "true", None)]
     out = tmp_path / "exported.csv"
     assert main(["export", "--data", str(data), "--out", str(out), "--drop-excluded"]) == 0
-    assert f"wrote 1 products with 2 correction(s) applied to {out}" in capsys.readouterr().out
+    assert f"wrote 1 product with 2 corrections applied to {out}" in capsys.readouterr().out
     back = load_catalog(csv_path=out, images_dir=data / "images")
     assert list(back.df.index) == [2] and back.df.at[2, "articleType"] == "Heels"
 

@@ -58,3 +58,58 @@ def store_of():
         return win.session.store
 
     return get
+
+
+class OpenedDialogs(list):
+    """What the app opened, in order: ``(kind, title, text)``; kinds: warning, critical, question,
+    information, about, exec (a QDialog run modally), file (a file dialog)."""
+
+    #: Answers for questions, by title (the default button otherwise).
+    answers: dict
+
+    def kinds(self, kind: str) -> list[tuple[str, str, str]]:
+        return [d for d in self if d[0] == kind]
+
+
+@pytest.fixture
+def answered_dialogs(monkeypatch):
+    """Every message box, modal dialog and file dialog answered the way a careful user would: the
+    default button, Cancel, no file; each one recorded (a list of (kind, title, text))."""
+    from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+    opened = OpenedDialogs()
+    opened.answers = {}
+    SB = QMessageBox.StandardButton  # noqa: N806
+
+    def box(kind, default):  # noqa: ANN001, ANN202
+        def show(parent, title, text, buttons=None, default_button=None):  # noqa: ANN001, ANN202
+            opened.append((kind, title, text))
+            if kind == "question":
+                if title in opened.answers:
+                    return opened.answers[title]
+                return default_button if default_button not in (None, SB.NoButton) else SB.No
+            return default
+        return staticmethod(show)
+
+    monkeypatch.setattr(QMessageBox, "warning", box("warning", SB.Ok))
+    monkeypatch.setattr(QMessageBox, "critical", box("critical", SB.Ok))
+    monkeypatch.setattr(QMessageBox, "information", box("information", SB.Ok))
+    monkeypatch.setattr(QMessageBox, "question", box("question", SB.No))
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda parent, title, text: opened.append(("about", title, text))))
+
+    def run_modal(self):  # noqa: ANN001, ANN202
+        opened.append(("exec", self.windowTitle(), ""))
+        answer = opened.answers.get(self.windowTitle())
+        if callable(answer):
+            return answer(self)
+        self.reject()
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(QDialog, "exec", run_modal)
+
+    def no_file(parent=None, caption="", *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        opened.append(("file", caption, ""))
+        return ""
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(no_file))
+    return opened

@@ -127,7 +127,7 @@ def test_accept_relabel_exclude_undo_redo(make_window, qtbot):
     win.detail.focus_label()
     win.detail.label_combo.setEditText(new)
     with qtbot.waitSignal(win.corrected):
-        qtbot.keyClick(win.detail.label_combo.lineEdit(), Qt.Key.Key_Return)
+        qtbot.keyClick(win.detail.label_combo, Qt.Key.Key_Return)
     assert effective_label(win, pid3) == new
 
     # Exclude with X, then include again.
@@ -319,15 +319,21 @@ def test_a_runs_own_split_defines_the_parts_shown(qtbot, home_dir):
     if not win._splits_done:
         with qtbot.waitSignal(win.splits_ready, timeout=60000):
             pass
-    # the run's part where it has one, else the scheme's stored split (a product it never saw)
-    parts = own.reindex(article.index).fillna(article)
-    expected_test = sorted(parts.index[parts == "test"].tolist())
+    # the run's own parts, the same in every scheme; a product it never saw is in none of them
+    expected_test = sorted(own.index[own == "test"].tolist())
     win.filter_bar.set_filter(Filter(scheme=S, part="test"))
     assert sorted(rows_of(win).tolist()) == expected_test
+    win.filter_bar.set_filter(Filter(scheme="gender_master", part="test"))
+    assert sorted(rows_of(win).tolist()) == expected_test
+    assert win.model.part_model == "test-run"
+    tip = win.model.headerData(win.model.column_of("part"), Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "test-run" in tip and "Blank: a product the model never saw" in tip
     view = win.confusion
     view.set_scheme(S)
     view.set_part("test")
-    assert int(view.counts().sum()) == len(expected_test)
+    # the confusion view's test part: those of them with an articleType label (usable in the scheme)
+    assert int(view.counts().sum()) == len(article.index.intersection(own.index[own == "test"]))
+    assert "the model's test part, today's labels" in view.model_label.text()
 
 
 def test_window_layout_and_last_data_set_are_remembered(make_window, home_dir):
@@ -385,7 +391,11 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
     ticker = QTimer()
     ticker.timeout.connect(lambda: turns.append(1))
     ticker.start(5)
-    assert win.predict_catalog(predict_fn=fake_predict)
+    win.predict_fn = fake_predict
+    win._on_models_menu()  # what opening the Models menu does: enables the action for the active run
+    assert win.act_predict.isEnabled()
+    win.act_predict.trigger()  # the menu item (triggered(checked) must not reach a parameter)
+    assert win._runner is not None and win._runner.busy
     with qtbot.waitSignal(win._runner.finished, timeout=30000):
         pass
     ticker.stop()

@@ -60,6 +60,7 @@ def test_dialog_shows_filter_recipe_and_estimate(dialog, env):
     assert set(fs.kept) == set(run.classes["articleType"]) and fs.dropped  # the sample has rare classes
     assert top.child(0).childCount() == len(fs.kept)
     assert "estimate" in dialog.estimate_label.text()
+    assert not dialog.gpu_note.isVisible()  # heads only: no GPU wanted, even on a CPU
     dialog.full_radio.setChecked(True)
     assert dialog.epochs_spin.value() == 10 and dialog.recipe_combo.isEnabled()
     assert dialog.gpu_note.isVisible() and "GPU is recommended" in dialog.gpu_note.text()
@@ -96,6 +97,9 @@ def test_heads_retrain_to_completion_then_activate(dialog, env, qtbot):
     assert out.mode == retrain.HEADS and out.parent.id == run.id
     assert out.run.record["parent"] == run.id
     assert dialog.results_table.rowCount() == 3 and dialog.results_box.isVisible()
+    for line in dialog.changes_label.text().split("<br>")[1:]:  # only classes whose recall changed
+        before, after = line.rsplit("recall ", 1)[1].split(" → ")
+        assert before != after, line
     assert len(dialog.curves.x) > 0  # the live curves got the training progress
     assert registry.active_run(ds.fingerprint).id == run.id  # nothing activated without asking
     with qtbot.waitSignal(dialog.activated, timeout=5000) as act:
@@ -116,7 +120,9 @@ def test_full_retrain_to_completion(dialog, env, qtbot):
     out = dialog.outcome
     assert out.mode == retrain.FULL and out.run.image_size == 71
     assert set(out.after) == set(out.before) == set(run.schemes)
-    assert dialog.results_table.item(0, 1).text().endswith("%")
+    assert dialog.results_table.item(0, 1).text().replace(",", "").isdigit()  # the test products counted
+    assert dialog.results_table.item(0, 2).text().endswith("%")
+    assert "the new model's test part, today's labels" in dialog.results_box.title()
     assert registry.active_run(ds.fingerprint).id == run.id
 
 

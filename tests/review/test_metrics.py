@@ -103,6 +103,23 @@ def test_recall_changes():
     assert len(rows) == 2
 
 
+def test_recall_changes_leave_out_classes_that_did_not_change():
+    given = ["a", "a", "b", "b", "c"]
+    before = metrics.per_class_report(given, ["b", "b", "b", "b", "a"], ["a", "b", "c"])
+    after = metrics.per_class_report(given, ["a", "b", "b", "b", "a"], ["a", "b", "c"])
+    rows = metrics.recall_changes(before, after, top=5)
+    assert rows == [("a", 0.0, 0.5)]  # b stayed at 100 %, c at 0 %: neither is listed
+
+
+def test_scored_accuracy_counts_known_classes_and_says_so():
+    got = metrics.scored_accuracy(["a", "b", "new", "a"], ["a", "a", "a", "a"], ["a", "b"])
+    assert got.accuracy == pytest.approx(2 / 3) and got.n == 3 and got.n_unknown == 1
+    words = got.words("test")
+    assert words.startswith("66.7 % of 3 products (the model's test part, today's labels)")
+    assert "1 more in a class the model does not know" in words
+    assert metrics.scored_accuracy(["a"], ["a"], ["a"]).words("all") == "100.0 % of 1 product (all usable products, today's labels)"
+
+
 def test_confusion_is_fast_on_a_full_catalog():
     import time
 

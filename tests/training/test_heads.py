@@ -185,6 +185,47 @@ def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(home, paren
     assert res.feature_stats["computed"] == LIMIT - 96  # the rest came from the cache
 
 
+def test_a_heads_run_shares_its_backbone_instead_of_copying_it(home, parent_run, sample_ds):
+    """A heads run stores heads.keras and a reference; loading composes; heads of heads share the root."""
+    import shutil
+
+    from fashion_review.errors import ModelError
+
+    first = heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=1, batch_size=32).run
+    assert (first.path / registry.HEADS_FILE).is_file() and not first.model_path.exists()
+    assert first.record["backbone"]["run"] == first.backbone_id == parent_run.id
+    heads_bytes = first.heads_path.stat().st_size
+    assert heads_bytes < parent_run.model_path.stat().st_size / 2, heads_bytes  # the backbone is not in it
+
+    second = heads.retrain_heads(sample_ds, first, limit=LIMIT, epochs=1, batch_size=32)
+    run2 = second.run
+    assert run2.record["parent"] == first.id and run2.backbone_id == parent_run.id  # the root, not a chain
+    assert second.feature_stats["computed"] == 0  # one backbone, one feature cache, whatever the heads
+    base = registry.load_model(parent_run)
+    m2 = registry.load_model(run2)
+    for a, b in zip(_weights(heads.split_model(base).backbone), _weights(heads.split_model(m2).backbone)):
+        np.testing.assert_array_equal(a, b)
+    # its stored predictions are what the composed model predicts
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.training.pipeline import ensure_image_cache
+
+    pred = load_predictions(run2.predictions_path)
+    some = pred.ids[:6]
+    out = m2.predict(ensure_image_cache(sample_ds).get(some), verbose=0)
+    np.testing.assert_allclose(pred.probs["subCategory"][pred.index_of(some)], out["subCategory"], atol=5e-3)
+
+    # the backbone's run gone: a clear error naming it, not a Keras traceback
+    moved = parent_run.path.with_name(parent_run.path.name + ".away")
+    shutil.move(parent_run.path, moved)
+    try:
+        with pytest.raises(ModelError, match=f"backbone is the model of run {parent_run.id}, which is missing"):
+            registry.load_model(run2)
+    finally:
+        shutil.move(moved, parent_run.path)
+    shutil.rmtree(run2.path)
+    shutil.rmtree(first.path)
+
+
 def test_cancel_leaves_the_registry_unchanged(home, parent_run, sample_ds):
     before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
 

@@ -88,7 +88,7 @@ def test_predict_without_a_run_uses_the_reference_when_the_catalog_has_none(tiny
     # runs but none active: a one-line error naming the way out
     (registry.paths.models_home(ds.fingerprint) / registry.ACTIVE).unlink()
     assert main(["predict", "--data", str(tiny_catalog)]) == 2
-    assert "none is active" in capsys.readouterr().err
+    assert "no active model" in capsys.readouterr().err
 
 
 def test_no_reference_shipped_is_a_clear_error(home_dir, tiny_catalog, tmp_path, monkeypatch, capsys):

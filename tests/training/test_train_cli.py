@@ -96,3 +96,30 @@ def test_first_ctrl_c_cancels_the_task_second_interrupts():
             assert task.cancelled
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_predict_and_evaluate_default_to_the_active_model(home_dir, tiny_ds, tiny_catalog, trained_run, capsys,
+                                                          tmp_path):
+    """`train`'s hint, then `predict` / `evaluate` with no --run: the data set's active model."""
+    from fashion_review.cli.train_cmds import next_steps
+    from fashion_review.training import registry
+
+    (registry.runs_dir(tiny_ds.fingerprint) / trained_run.id).symlink_to(trained_run.path)
+    data = ["--data", str(tiny_catalog)]
+    assert main(["predict", *data, "--limit", "3", "--out", str(tmp_path / "p.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "no active model" in err and "models activate RUN" in err and "one of its 1 run " in err
+
+    hint = next_steps(trained_run, activated=False, data_args=f" --data {tiny_catalog}")
+    assert f"fashion-review models activate {trained_run.id} --data {tiny_catalog}" in hint
+    # the hint's first command, as printed, makes the next ones work without --run
+    first = hint.split("next: ", 1)[1].split("   ")[0].split()
+    assert first[:3] == ["fashion-review", "models", "activate"]
+    assert main(first[1:]) == 0
+    capsys.readouterr()
+    assert main(["predict", *data, "--limit", "3", "--out", str(tmp_path / "p.npz"), "--json"]) == 0
+    assert _json(capsys)["run"] == trained_run.id
+    assert main(["evaluate", *data, "--out", str(tmp_path / "eval"), "--json"]) == 0
+    assert _json(capsys)["run"] == trained_run.id
+    activated = next_steps(trained_run, activated=True)
+    assert "fashion-review predict " in activated and "--run" not in activated

@@ -1,0 +1,146 @@
+"""Every action of every menu and of the toolbar, triggered as a user triggers it, on a real model.
+
+The actions are read from the window's menus (submenus included) and toolbar, so a new action is
+covered without touching this test.  Each is triggered through ``QAction.trigger()`` (what a click
+in the menu does) or its first shortcut (``qtbot.keyClick``); every message box and modal dialog it
+opens is answered with its default button or Cancel and recorded, a non-modal dialog (Retrain) is
+closed again.  The test fails on any exception in a slot (pytest-qt), any warning box, any box or
+dialog not listed below, an error in the status bar, and an action that never got to run.
+
+The model is a real one: xception-lite trained for one epoch on the bundled sample (once per test
+process, ``_model_fixtures.sample_with_lite_run``), with no stored predictions, so Models > Predict
+the catalog runs it in the worker.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QDialog
+
+pytest.importorskip("keras")
+
+from _model_fixtures import sample_with_lite_run  # noqa: E402
+
+#: The boxes and dialogs the actions are expected to open: (kind, title).
+EXPECTED = {
+    ("file", "Open a data set (a folder with styles.csv)"),
+    ("exec", "Catalog problems"),
+    ("exec", "Choose the model the app shows"),
+    ("information", "Keyboard shortcuts"),
+    ("about", "About Fashion Review"),
+    ("shown", "Retrain the model on the corrected labels"),
+}
+ERROR_WORDS = re.compile(r"fail|error|not callable|traceback|cannot", re.IGNORECASE)
+
+
+def menu_actions(win) -> list[tuple[str, QAction]]:
+    """(where, action) for every action of the menus (submenus filled as when they open) and toolbar."""
+    out: list[tuple[str, QAction]] = []
+
+    def walk(menu, where: str) -> None:
+        menu.aboutToShow.emit()  # what opening it does (the recent list fills itself, Models enables)
+        for a in menu.actions():
+            if a.isSeparator():
+                continue
+            sub = a.menu()
+            if sub is not None:
+                walk(sub, f"{where} > {a.text()}")
+            else:
+                out.append((f"{where} > {a.text()}", a))
+
+    for top in win.menuBar().actions():
+        walk(top.menu(), top.text())
+    out += [(f"toolbar > {a.text()}", a) for a in win.toolbar.actions() if not a.isSeparator()]
+    seen, unique = set(), []
+    for where, a in out:
+        if id(a) not in seen:
+            seen.add(id(a))
+            unique.append((where, a))
+    return unique
+
+
+def settle(qtbot, win) -> None:
+    """Wait for the background work an action started (opening, splits, a prediction)."""
+    def idle() -> bool:
+        busy = win._load_job.busy or win._splits_timer.isActive() or win._splits_job.busy
+        return not busy and (win._runner is None or not win._runner.busy)
+
+    qtbot.waitUntil(idle, timeout=180000)
+
+
+def close_shown_dialogs(win, opened) -> None:
+    for w in QApplication.topLevelWidgets():
+        if isinstance(w, QDialog) and w.isVisible() and w is not getattr(win._runner, "dialog", None):
+            opened.append(("shown", w.windowTitle(), ""))
+            w.reject()
+
+
+def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialogs, sample_dir):
+    ds, run = sample_with_lite_run(sample_dir)
+    ds.close()
+    win = make_window(predictions=False)
+    assert win.session.table.predictions is None  # the run has none stored yet: Predict makes them
+    messages: list[str] = []
+    win.statusBar().messageChanged.connect(messages.append)
+
+    actions = menu_actions(win)
+    names = [w for w, _ in actions]
+    assert any("Choose model" in n for n in names) and any("Predict the catalog" in n for n in names)
+    quit_action = win.act_quit
+    fired: set[str] = set()
+
+    def trigger(where: str, a: QAction, by_key: bool) -> None:
+        if not a.isEnabled():
+            return
+        a.triggered.connect(lambda *_args, w=where: fired.add(w))
+        keys = a.shortcuts()
+        if by_key and keys and keys[0].count() == 1:
+            target = {"table": win.table_view, "grid": win.grid}.get(win.view_name, win.confusion.matrix)
+            target.setFocus()
+            combo = keys[0][0]
+            qtbot.keyClick(target, combo.key(), combo.keyboardModifiers())
+        else:
+            a.trigger()
+        assert where in fired, f"{where}: {'its shortcut' if by_key else 'trigger()'} did not run it"
+        settle(qtbot, win)
+        close_shown_dialogs(win, answered_dialogs)
+        if QApplication.activeWindow() is not win:  # as the window manager does when a dialog closes
+            win.activateWindow()
+            qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+
+    # Rounds: the first enables what the next need (a correction for Undo, an undo for Redo, the
+    # model's predictions for Accept and the top-3 keys); the second presses the shortcuts; the third
+    # goes backwards (the scheme in focus is then one the model predicts when Accept comes).
+    for round_ in (1, 2, 3):
+        listed = menu_actions(win)
+        for where, a in (reversed(listed) if round_ == 3 else listed):
+            if a is not quit_action:
+                trigger(where, a, by_key=round_ == 2)
+        if round_ == 1:
+            assert win.session.table.model_version == run.id, messages[-5:]  # Predict ran the real model
+    missing = [w for w, a in actions if w not in fired and a is not quit_action]
+    assert not missing, f"never enabled, so never run: {missing}"
+
+    unexpected = [d for d in answered_dialogs if (d[0], d[1]) not in EXPECTED]
+    assert not unexpected, unexpected
+    errors = [m for m in messages if ERROR_WORDS.search(m)]
+    assert not errors, errors
+    assert win.session.store.count() > 0  # the corrections really happened
+
+    quit_action.trigger()  # last: closes the window
+    qtbot.waitUntil(lambda: not win.isVisible())
+
+
+def test_the_actions_list_covers_the_shortcut_help(make_window, qtbot, answered_dialogs):
+    """F1's list of shortcuts names only actions that are in a menu (nothing hidden from the menus)."""
+    win = make_window(predictions=False)
+    in_menus = {id(a) for _, a in menu_actions(win)}
+    qtbot.keyClick(win.grid, Qt.Key.Key_F1)
+    assert [d[:2] for d in answered_dialogs] == [("information", "Keyboard shortcuts")]
+    for a in (win.act_accept, win.act_label, *win.act_top, win.act_exclude, win.act_next, win.act_prev,
+              win.act_undo, win.act_redo, *win.act_views.values(), *win.act_schemes.values()):
+        assert id(a) in in_menus, a.text()
