@@ -38,38 +38,61 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna() & (s.astype(object) != ""), None)
 
 
+def _factor(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, -1 where blank; the sorted distinct values)."""
+    arr = values.to_numpy(dtype=object)
+    blank = pd.isna(arr) | (arr == "")
+    codes, uniques = pd.factorize(np.where(blank, None, arr), sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+class _Link:
+    """Counts of (child value, parent value) over a catalog: the majority mapping and each row's share."""
+
+    def __init__(self, effective: pd.DataFrame, child: str, parent: str) -> None:
+        self.c, self.children = _factor(effective[child])
+        self.p, self.parents = _factor(effective[parent])
+        ok = (self.c >= 0) & (self.p >= 0)
+        n_c, n_p = len(self.children), max(len(self.parents), 1)
+        flat = np.bincount(self.c[ok] * n_p + self.p[ok], minlength=n_c * n_p)
+        self.counts = flat.reshape(n_c, n_p)
+        self.n = self.counts.sum(axis=1)
+        self.major = self.counts.argmax(axis=1) if n_c else np.zeros(0, np.int64)  # ties: the first in order
+        self.share = np.divide(self.counts[np.arange(n_c), self.major], self.n, out=np.zeros(n_c), where=self.n > 0)
+        self.strong = (self.share >= STRONG) & (self.n >= MIN_CLASS)
+        self.ok = ok
+
+    def frame(self, name: str) -> pd.DataFrame:
+        keep = self.n > 0
+        return pd.DataFrame({"majority": self.parents[self.major[keep]] if len(self.parents) else [],
+                             "share": self.share[keep], "n": self.n[keep], "strong": self.strong[keep]},
+                            index=pd.Index(self.children[keep], name=name))
+
+    def row_share(self) -> np.ndarray:
+        """Per row: the share of its child class that has its parent value (NaN when either is blank)."""
+        out = np.full(len(self.c), np.nan)
+        ok = self.ok
+        out[ok] = self.counts[self.c[ok], self.p[ok]] / self.n[self.c[ok]]
+        return out
+
+
 def majority_mapping(effective: pd.DataFrame, child: str, parent: str) -> pd.DataFrame:
-    """Per value of ``child``: its most common ``parent`` (``majority``), that share, the class size
-    ``n`` and ``strong`` (share >= :data:`STRONG` and n >= :data:`MIN_CLASS`)."""
-    frame = pd.DataFrame({"c": _blank(effective[child]), "p": _blank(effective[parent])}).dropna()
-    if frame.empty:
-        return pd.DataFrame(columns=["majority", "share", "n", "strong"], index=pd.Index([], name=child))
-    counts = frame.groupby(["c", "p"], sort=True).size().rename("k").reset_index()
-    total = counts.groupby("c")["k"].transform("sum")
-    counts["share"] = counts["k"] / total
-    top = counts.sort_values(["c", "k", "p"], ascending=[True, False, True]).drop_duplicates("c")
-    out = pd.DataFrame({"majority": top["p"].to_numpy(), "share": top["share"].to_numpy(),
-                        "n": total.loc[top.index].to_numpy()}, index=pd.Index(top["c"].to_numpy(), name=child))
-    out["strong"] = (out["share"] >= STRONG) & (out["n"] >= MIN_CLASS)
-    return out
+    """Per value of ``child``: its most common ``parent`` (``majority``; ties: the first
+    alphabetically), that share, the class size ``n`` and ``strong`` (share >= :data:`STRONG` and
+    n >= :data:`MIN_CLASS`)."""
+    return _Link(effective, child, parent).frame(child)
 
 
 def value_share(effective: pd.DataFrame, child: str, parent: str) -> pd.Series:
     """Per product: the share of its ``child`` class that has its ``parent`` value (NaN when blank)."""
-    c, p = _blank(effective[child]), _blank(effective[parent])
-    ok = c.notna() & p.notna()
-    frame = pd.DataFrame({"c": c[ok], "p": p[ok]})
-    k = frame.groupby(["c", "p"])["c"].transform("size")
-    n = frame.groupby("c")["c"].transform("size")
-    return (k / n).reindex(effective.index)
+    return pd.Series(_Link(effective, child, parent).row_share(), index=effective.index)
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%" if x < 0.995 else f"{100 * x:.1f}%".replace("100.0%", "99.9%")
 
 
-def hierarchy_signal(effective: pd.DataFrame, scheme: str,
-                     mappings: Mapping[tuple[str, str], pd.DataFrame] | None = None) -> pd.DataFrame:
+def hierarchy_signal(effective: pd.DataFrame, scheme: str) -> pd.DataFrame:
     """The ``hierarchy_*`` signal table of ``scheme`` over ``effective`` (every product with a label).
 
     For each strong link that touches the scheme's fields and that the product breaks: evidence =
@@ -87,7 +110,6 @@ def hierarchy_signal(effective: pd.DataFrame, scheme: str,
     suggestion = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     touched = False
-    maps = dict(mappings or {})
     implied: dict[str, np.ndarray] = {}
     for child, parent in LINKS:
         if child not in fields and parent not in fields:
@@ -95,17 +117,16 @@ def hierarchy_signal(effective: pd.DataFrame, scheme: str,
         if child not in effective or parent not in effective:
             continue
         touched = True
-        m = maps.get((child, parent))
-        if m is None:
-            m = majority_mapping(effective, child, parent)
-        c = _blank(effective[child])
-        row = m.reindex(c.to_numpy(dtype=object))
-        strong = row["strong"].fillna(False).to_numpy(dtype=bool)
-        share = value_share(effective, child, parent).to_numpy(dtype=np.float64)
-        own = _blank(effective[parent]).to_numpy(dtype=object)
-        major = row["majority"].to_numpy(dtype=object)
-        broken = strong & (np.nan_to_num(share, nan=1.0) <= RARE) & (own != major) & pd.notna(own)
-        maj_share = row["share"].to_numpy(dtype=np.float64)
+        link = _Link(effective, child, parent)
+        has = link.c >= 0
+        cc = np.maximum(link.c, 0)
+        strong = has & link.strong[cc] if len(link.children) else np.zeros(n, bool)
+        share = link.row_share()
+        own = np.where(link.p >= 0, link.parents[np.maximum(link.p, 0)] if len(link.parents) else None, None)
+        major = np.where(has, link.parents[link.major[cc]] if len(link.parents) and len(link.children) else None, None)
+        broken = strong & (np.nan_to_num(share, nan=1.0) <= RARE) & (link.p >= 0) & (own != major)
+        maj_share = np.where(has, link.share[cc] if len(link.children) else 0.0, np.nan)
+        c = pd.Series(np.where(has, link.children[cc] if len(link.children) else None, None), index=ids)
         if parent in fields:  # this scheme's value is the one the mapping contradicts
             implied[parent] = np.where(broken, major, implied.get(parent, np.full(n, None, dtype=object)))
         cn = c.to_numpy(dtype=object)
@@ -178,19 +199,23 @@ def heads_signal(ids: np.ndarray, classes: Mapping[str, list[str]], probs: Mappi
         checks.append(("gender_master", "masterCategory", lambda v: v.partition(" ")[2]))
         checks.append(("gender_master", "gender", lambda v: v.partition(" ")[0]))
     for other, parent, part in checks:
-        m = majority_mapping(effective, "articleType", parent)
-        row = m.reindex(at)
-        strong = row["strong"].fillna(False).to_numpy(dtype=bool)
-        major = row["majority"].to_numpy(dtype=object)
+        link = _Link(effective, "articleType", parent)
+        pos = pd.Index(link.children, dtype=object).get_indexer(pd.Index(at, dtype=object))
+        known = pos >= 0
+        pp = np.maximum(pos, 0)
+        strong = known & link.strong[pp] if len(link.children) else np.zeros(n, bool)
+        major = np.where(known, link.parents[link.major[pp]] if len(link.children) else None, None)
         op = np.asarray(probs[other])
-        top = np.asarray(classes[other], dtype=object)[op.argmax(axis=1)]
+        top_i = op.argmax(axis=1)
+        top = np.asarray(classes[other], dtype=object)[top_i]
         top_conf = op.max(axis=1)
-        said = np.array([part(str(v)) for v in top], dtype=object)
+        said = np.asarray([part(str(c)) for c in classes[other]], dtype=object)[top_i]
         conflict = strong & (said != major) & ~((parent == "gender") & (said == "Unisex"))
         strength = np.minimum(at_conf, top_conf)
-        for i in np.flatnonzero(conflict & (strength > 0.3)):
+        share = np.where(known, link.share[pp] if len(link.children) else 0.0, np.nan)
+        for i in np.flatnonzero(conflict & (strength > 0.3) & (reason == "")):
             text = (f"articleType head says {at[i]} ({at_conf[i]:.2f}) but {other} head says {top[i]} "
-                    f"({top_conf[i]:.2f}); {at[i]} are {parent} {major[i]} in {_pct(row['share'].iat[i])} "
+                    f"({top_conf[i]:.2f}); {at[i]} are {parent} {major[i]} in {_pct(share[i])} "
                     f"of the catalog")
             if not reason[i]:
                 reason[i] = text

@@ -7,6 +7,8 @@ disagree is decided here from the *current* labels, so a correction takes effect
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -44,8 +46,9 @@ def duplicate_signal(groups: pd.Series, given: pd.Series) -> pd.DataFrame:
             share = len(differ) / len(others)
             score[k] = 1.0 - share
             issue[k] = share >= 0.5
-            counts = pd.Series(list(differ.values())).value_counts()
-            best = sorted(counts.index[counts == counts.max()])[0]
+            counts = Counter(differ.values())
+            most = max(counts.values())
+            best = min(c for c, k in counts.items() if k == most)
             suggestion[k] = best
             shown = sorted(q for q, v in differ.items() if v == best)
             listed = ", ".join(str(q) for q in shown[:3]) + (", …" if len(shown) > 3 else "")

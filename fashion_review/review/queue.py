@@ -173,11 +173,21 @@ def _support_rows(stored: StoredIssues, scheme: str, ids: np.ndarray) -> tuple[n
     return img, name
 
 
-def _top(probs: np.ndarray, classes: list[str], k: int = 4) -> list[tuple[str, float]]:
-    if not len(probs):
-        return []
-    best = np.argsort(-probs, kind="stable")[:k]
-    return [(classes[j], float(probs[j])) for j in best if probs[j] > 0]
+def _top_rows(probs: np.ndarray | None, classes: list[str], rows: np.ndarray, k: int = 4) -> list[list[tuple[str, float]]]:
+    """The ``k`` most probable classes (with their probability) of each row of ``probs`` (-1: none)."""
+    if probs is None or not len(rows):
+        return [[] for _ in rows]
+    ok = rows >= 0
+    out: list[list[tuple[str, float]]] = [[] for _ in rows]
+    if not ok.any():
+        return out
+    sub = probs[rows[ok]]
+    k = min(k, sub.shape[1])
+    best = np.argsort(-sub, axis=1, kind="stable")[:, :k]
+    vals = np.take_along_axis(sub, best, axis=1)
+    for r, pos in enumerate(np.flatnonzero(ok)):
+        out[pos] = [(classes[j], float(v)) for j, v in zip(best[r], vals[r]) if v > 0]
+    return out
 
 
 def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, marks: ReviewMarks | None = None,
@@ -210,34 +220,36 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     img_row, name_row = _support_rows(stored, scheme, ids[flagged])
     cols = {c: t[c].to_numpy() for c in t.columns if c.endswith(("_score", "_suggestion", "_reason", "_p_given"))}
     signals = t["signals"].to_numpy(dtype=object)
+    img_top = _top_rows(stored.image_probs.get(scheme), stored.image_classes.get(scheme, []), img_row)
+    name_top = _top_rows(stored.name_probs.get(scheme), stored.name_classes.get(scheme, []), name_row)
+    img_e = 1.0 - np.nan_to_num(cols["image_score"], nan=1.0) if "image_score" in cols else np.zeros(n)
+    name_pg = np.nan_to_num(cols["name_p_given"]) if "name_p_given" in cols else np.zeros(n)
+    img_sugg = cols["image_suggestion"] if "image_suggestion" in cols else np.full(n, "", dtype=object)
+    name_index = {c: j for j, c in enumerate(stored.name_classes.get(scheme, []))}
+    others = [(o, cols[f"{o}_suggestion"], 1.0 - np.nan_to_num(cols[f"{o}_score"], nan=1.0))
+              for o in ("hierarchy", "duplicate", "heads") if f"{o}_suggestion" in cols]
+    reason_cols = {k: cols[f"{k}_reason"] for k in KINDS if f"{k}_reason" in cols}
     for k, i in enumerate(flagged):
         support: dict[str, float] = defaultdict(float)
-        img_top = _top(stored.image_probs[scheme][img_row[k]], stored.image_classes[scheme]) if img_row[k] >= 0 else []
-        name_p = stored.name_probs[scheme][name_row[k]] if name_row[k] >= 0 else None
-        name_top = _top(name_p, stored.name_classes[scheme]) if name_p is not None else []
-        for c, p in img_top:
+        for c, p in img_top[k]:
             support[c] += WEIGHTS["image"] * p
-        for c, p in name_top:
+        for c, p in name_top[k]:
             support[c] += WEIGHTS["name"] * p
-        for other in ("hierarchy", "duplicate", "heads"):
-            s = cols.get(f"{other}_suggestion")
-            if s is not None and isinstance(s[i], str) and s[i]:
-                e = 1.0 - np.nan_to_num(cols[f"{other}_score"][i], nan=1.0)
-                support[s[i]] += WEIGHTS[other] * e
+        for other, sugg, ev in others:
+            if isinstance(sugg[i], str) and sugg[i]:
+                support[sugg[i]] += WEIGHTS[other] * ev[i]
         support.pop(glab[i], None)
         ranked = [c for c, v in sorted(support.items(), key=lambda cv: (-cv[1], cv[0])) if v >= 0.1][:SUGGESTIONS]
         suggestion[i] = ranked[0] if ranked else ""
         suggestions[i] = "|".join(ranked)
-        fired = signals[i].split(",") if signals[i] else []
-        img_e = 1.0 - np.nan_to_num(cols["image_score"][i], nan=1.0) if "image_score" in cols else 0.0
-        name_pg = cols.get("name_p_given", np.full(n, np.nan))[i]
-        img_sugg = cols.get("image_suggestion", np.full(n, "", dtype=object))[i]
         name_backs_image = False
-        if name_p is not None and img_sugg in stored.name_classes[scheme]:
-            name_backs_image = name_p[stored.name_classes[scheme].index(img_sugg)] >= 0.2
-        if img_e >= 0.5 and np.nan_to_num(name_pg) >= 0.5 and not name_backs_image:
+        j = name_index.get(img_sugg[i])
+        if j is not None and name_row[k] >= 0:
+            name_backs_image = stored.name_probs[scheme][name_row[k], j] >= 0.2
+        if img_e[i] >= 0.5 and name_pg[i] >= 0.5 and not name_backs_image:
             kind[i] = "photo"
-        parts = [cols[f"{f}_reason"][i] for f in fired if cols.get(f"{f}_reason") is not None and cols[f"{f}_reason"][i]]
+        fired = signals[i].split(",") if signals[i] else []
+        parts = [reason_cols[f][i] for f in fired if f in reason_cols and reason_cols[f][i]]
         prefix = "image against name and label (a wrong photo?): " if kind[i] == "photo" else ""
         reasons[i] = prefix + "; ".join(parts + [f"label {glab[i]}"])
     t["kind"] = kind
