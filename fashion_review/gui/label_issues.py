@@ -94,6 +94,10 @@ class LabelIssues(QObject):
     def scheme(self) -> str:
         return self.view.current_scheme()
 
+    def actions(self) -> tuple:
+        """The actions this adds to the window (for the shortcuts list)."""
+        return (self.act_find, self.act_confirm, self.act_next_issue)
+
     def has_entries(self) -> bool:
         return self.view.model.rowCount() > 0
 

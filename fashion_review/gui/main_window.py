@@ -1113,7 +1113,8 @@ class MainWindow(QMainWindow):
         rows = []
         for a in (self.act_accept, self.act_label, *self.act_top, self.act_exclude, self.act_next, self.act_prev,
                   self.act_undo, self.act_redo, self.act_select_all, self.act_find, self.act_clear_filters,
-                  self.act_refilter, *self.act_views.values(), *self.act_schemes.values()):
+                  self.act_refilter, *self.act_views.values(), *self.act_schemes.values(),
+                  *(self.label_issues.actions() if self.label_issues is not None else ())):
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
             rows.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(a.text().replace('&', ''))}</td></tr>")
         QMessageBox.information(self, "Keyboard shortcuts",
