@@ -30,11 +30,15 @@ in ``--home``, so a step can be rerun alone):
     products.  Goal: cleaning recovers at least half of the accuracy the noise cost.
 ``real``
     The combined articleType queue of the ORIGINAL catalog (``issues find`` there; with ``--mode
-    heads`` on the clean model of ``retrain``): its top 100 as a contact sheet PNG (photo, given
+    heads`` or ``--real-mode heads`` on the clean model of ``retrain``): its top 100 as a contact sheet PNG (photo, given
     label, suggestion, reasons, id) and a tally CSV for a person to fill in (wrong label / wrong
     photo / judgement call / label right), and the ten class pairs carrying most flagged products.
 
 ``--quick`` runs every step on the bundled sample (1,052 products; 3 folds x 2 epochs): minutes.
+On the full data, ``--mode cv`` takes about two hours on a 2-core CPU (the noisy-label model 10
+minutes, cross-validation 40, retraining 20, the real queue's cross-validation 40); run it on a
+quiet machine, e.g. ``nice python benchmarks/label_issues.py --home /tmp/fr-bench-issues --quiet``,
+and rerun single steps with the same ``--home``.
 Prints every figure and writes them to ``OUT_DIR/label_issues-<mode>[-quick].txt`` (+ ``.json``),
 the sheet and tally under ``OUT_DIR/label-issues-real-<mode>[-quick]/``.
 """
@@ -345,17 +349,21 @@ def step_real(args, home: Path, rep: Report, state: dict, out_dir: Path) -> None
     from fashion_review.review.queue import current_queue
     from fashion_review.training import registry
 
+    mode = args.real_mode or args.mode
+    real_args = argparse.Namespace(**{**vars(args), "mode": mode,
+                                      "find_epochs": args.find_epochs if mode == args.mode else
+                                      (args.epochs if mode == "cv" else (2 if args.quick else 6))})
     ds = _open(Path(args.data))
     try:
-        if args.mode == "heads" and registry.active_run(ds.fingerprint) is None:
+        if mode == "heads" and registry.active_run(ds.fingerprint) is None:
             run = _train(ds, args, args.quiet)
             registry.activate(ds.fingerprint, run.id)
             state["clean_run"] = run.id
-        stored = _find(ds, args, args.quiet)
-        q = current_queue(ds, S, mode=args.mode)
+        stored = _find(ds, real_args, args.quiet)
+        q = current_queue(ds, S, mode=mode)
         eff = ds.effective()
         top = q.entries().head(100)
-        folder = out_dir / f"label-issues-real-{args.mode}{'-quick' if args.quick else ''}"
+        folder = out_dir / f"label-issues-real-{mode}{'-quick' if args.quick else ''}"
         folder.mkdir(parents=True, exist_ok=True)
         names = eff["productDisplayName"].reindex(top.index).fillna("")
         sheet = contact_sheet(top, names, ds.catalog.image_path, folder / "top100.png",
@@ -393,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--rate", type=float, default=0.05, help="share of articleType labels flipped")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real-mode", choices=("cv", "heads"), help="mode of the real-errors step (default: --mode; "
+                    "heads: minutes, on the clean model the retrain step trained)")
     ap.add_argument("--steps", default="all", help=f"comma-separated, of {', '.join(STEPS)} (default all)")
     ap.add_argument("--quick", action="store_true", help="the bundled sample, 3 folds x 2 epochs: minutes")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -356,7 +356,7 @@ class LabelIssuesView(QWidget):
         act.addWidget(self.confirm_button)
         act.addWidget(self.next_button)
         act.addStretch(1)
-        act.addWidget(QLabel("Flagged with score ≤"))
+        act.addWidget(QLabel("Shown, unreviewed, score ≤"))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)

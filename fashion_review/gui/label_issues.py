@@ -49,6 +49,7 @@ class LabelIssues(QObject):
         self._load_job = SingleJob(self)
         self._find_dialog = None
         self._last_entries: set[int] = set()
+        self._dirty = False  # the labels changed while the view was hidden: rebuild when it shows
         window.stack.addWidget(self.view)
         window.add_view(VIEW, self.view, "&Label issues", "Ctrl+4", "Show the label-issue queue")
         A = window._action  # noqa: N806
@@ -80,7 +81,7 @@ class LabelIssues(QObject):
         window.corrected.connect(self._on_corrected)
         window.filter_bar.scheme_changed.connect(self.view.set_scheme)
         window.thumbs.loaded.connect(self._on_thumbs)
-        window.stack.currentChanged.connect(lambda _i: self._update_actions())
+        window.stack.currentChanged.connect(self._on_view_shown)
         self._update_actions()
         self._show()
 
@@ -120,6 +121,11 @@ class LabelIssues(QObject):
         for k, a in enumerate(self.w.act_top):
             a.setText(f"Use suggestion &{k + 1}" if shown else f"Use prediction &{k + 1}")
         on = shown and self.queue is not None
+        if shown:  # Enter / 1-3 act on the queue's suggestions (the window re-decides when the view changes)
+            for a in (self.w.act_accept, *self.w.act_top):
+                a.setEnabled(on and self.has_entries())
+        elif self.w.session is not None:
+            self.w._update_review_actions()
         self.act_confirm.setEnabled(on and self.has_entries())
         self.act_next_issue.setEnabled(on and self.has_entries())
         self.act_find.setEnabled(self.w.session is not None)
@@ -155,6 +161,7 @@ class LabelIssues(QObject):
 
     def rebuild(self, changed: np.ndarray | None = None) -> None:
         """The queue from the stored probabilities and the window's current labels, then shown."""
+        self._dirty = False
         s = self.w.session
         if s is None or self.stored is None:
             self.queue = None
@@ -170,13 +177,26 @@ class LabelIssues(QObject):
         self._show(changed)
 
     def _on_corrected(self, pids) -> None:  # noqa: ANN001
-        if self.stored is not None:
+        if self.stored is None:
+            return
+        if self.active():
             self.rebuild(np.asarray(pids, dtype=np.int64))
+        else:
+            self._dirty = True  # corrections in the grid cost no queue rebuild until the view is shown
 
     def _on_view_scheme(self, scheme: str) -> None:
         if scheme != self.w.model.scheme:
             self.w.set_scheme(scheme)
-        self.rebuild()
+        if self.active() or self.queue is None:
+            self.rebuild()
+        else:
+            self._dirty = True
+
+    def _on_view_shown(self, _index: int = 0) -> None:
+        if self.active() and self._dirty:
+            self._dirty = False
+            self.rebuild()
+        self._update_actions()
 
     def _show(self, changed: np.ndarray | None = None) -> None:
         v = self.view
@@ -304,9 +324,11 @@ class LabelIssues(QObject):
         self.view.select_row((row if row >= 0 else 0) + delta if row >= 0 else 0)
 
     def _flagged_below(self, threshold: float):  # noqa: ANN202
-        e = self.queue.entries() if self.queue is not None else None
-        if e is None:
+        """The unreviewed entries shown (the view's filters: one class pair, one reason ...) up to a score."""
+        if self.queue is None:
             return None
+        f = self.view.filters()
+        e = self.queue.entries(reason=f["reason"], kind=f["kind"], pair=f["pair"])
         return e[(e["score"] <= threshold) & ~e["reviewed"]]
 
     def _ask(self, title: str, text: str) -> bool:
@@ -315,7 +337,7 @@ class LabelIssues(QObject):
         return QMessageBox.question(self.w, title, text) == QMessageBox.StandardButton.Yes
 
     def exclude_flagged(self, threshold: float) -> int | None:
-        """Exclude from training every unreviewed product of the queue with score <= ``threshold``."""
+        """Exclude from training every unreviewed product shown with score <= ``threshold``."""
         e = self._flagged_below(threshold)
         if e is None or e.empty:
             self.w.statusBar().showMessage(f"No unreviewed issue with score ≤ {threshold:.2f}.", 5000)
@@ -330,7 +352,7 @@ class LabelIssues(QObject):
                               note=f"exclude {len(pids):,} flagged {self.scheme} issues (score ≤ {threshold:.2f})")
 
     def accept_flagged(self, threshold: float) -> int | None:
-        """Accept the suggestion of every unreviewed product of the queue with score <= ``threshold``."""
+        """Accept the suggestion of every unreviewed product shown with score <= ``threshold``."""
         e = self._flagged_below(threshold)
         if e is None or e.empty:
             self.w.statusBar().showMessage(f"No unreviewed issue with score ≤ {threshold:.2f}.", 5000)

@@ -784,6 +784,9 @@ class MainWindow(QMainWindow):
             self._schedule_detail()
 
     def _select_all(self) -> None:
+        if self._issues_active():
+            self.label_issues.view.table.selectAll()
+            return
         if self.view_name == "confusion":
             return
         self.select_rows(np.arange(self.model.rowCount()), self.selection.currentIndex().row())

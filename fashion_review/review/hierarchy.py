@@ -183,7 +183,7 @@ def heads_signal(ids: np.ndarray, classes: Mapping[str, list[str]], probs: Mappi
     empty = pd.DataFrame({"heads_score": nan, "is_heads_issue": np.zeros(n, bool),
                           "heads_suggestion": np.full(n, "", dtype=object), "heads_reason": np.full(n, "", dtype=object)},
                          index=out_index)
-    if "articleType" not in probs or scheme == "baseColour" or len(probs) < 2:
+    if "articleType" not in probs or scheme not in probs or len(probs) < 2:
         return empty
     eff = effective.reindex(ids)
     at_p = np.asarray(probs["articleType"])

@@ -239,3 +239,43 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
     assert win.view_name == "issues"
     assert li.stored.mode == "heads" and "heads mode" in li.view.source.text()
     dlg.close()
+
+
+def test_a_correction_in_the_grid_shows_in_the_queue(make_window, qtbot, planted):
+    win = make_window()
+    li = open_issues(qtbot, win)
+    t1 = planted["tshirts"][0]
+    assert t1 in queue_ids(li)
+    win.act_views["grid"].trigger()
+    win.filter_bar.clear()
+    win.select_pids([t1], t1)
+    with qtbot.waitSignal(win.corrected):
+        win.set_label("Shirts")
+    assert li._dirty  # no rebuild while the queue is hidden
+    win.act_views["issues"].trigger()
+    assert not li._dirty and t1 not in queue_ids(li)
+    assert li.view.progress.text() == "reviewed 1 of 6"
+
+
+def test_act_on_a_class_pair_in_one_step(make_window, qtbot, planted):
+    win = make_window(predictions=False)
+    li = open_issues(qtbot, win)
+    pairs = li.view.pairs.pairs
+    assert pairs[0] == ("Tshirts", "Shirts")  # the pair carrying most flagged products (3)
+    li.view.pairs.clicked.emit(li.view.pairs.model().index(0, 0))  # click the pair
+    assert sorted(queue_ids(li)) == sorted(planted["tshirts"])
+    key(qtbot, li, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all shown
+    assert sorted(li.selected_pids().tolist()) == sorted(planted["tshirts"])
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_Return)  # one batch for the whole group
+    t = win.session.table
+    assert all(t.label(p, S) == "Shirts" for p in planted["tshirts"])
+    b = win.session.store.batches()[-1]
+    assert b["n_changes"] == 3 and b["source"] == "bulk"
+    assert t.label(planted["heels"], S) == "Heels"  # another pair: untouched
+    # the bulk buttons act on what is shown too
+    li.view.set_pair(("Jeans", "Trousers"))
+    li.view.threshold.setValue(0.5)
+    with qtbot.waitSignal(win.corrected):
+        li.view.exclude_button.click()
+    assert win.session.store.excluded_ids() == set(planted["jeans"])
