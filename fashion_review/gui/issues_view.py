@@ -247,6 +247,8 @@ class IssueDetail(QWidget):
         while self.dups.count():
             w = self.dups.takeAt(0).widget()
             if w is not None:
+                w.hide()
+                w.setParent(None)
                 w.deleteLater()
         self.dup_ids = list(dups)
         self.dup_title.setText(f"<b>Identical photos</b> ({len(dups)})" if dups else "")
@@ -330,7 +332,7 @@ class LabelIssuesView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         hh = self.table.horizontalHeader()
         hh.setStretchLastSection(True)
-        for c, w in zip(range(len(COLUMNS) - 1), (34, 52, 48, 105, 105, 80, 80)):
+        for c, w in zip(range(len(COLUMNS) - 1), (34, 52, 48, 105, 105, 95, 80)):
             self.table.setColumnWidth(c, w)
         split.addWidget(self.table)
         side = QWidget()

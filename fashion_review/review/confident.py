@@ -176,7 +176,7 @@ def probability_signal(kind: str, ids: np.ndarray, given: np.ndarray, classes: S
     suggestion = np.where(known & (evidence > 0), names[best] if len(names) else "", "").astype(object)
     reason = np.full(n, "", dtype=object)
     for i in np.flatnonzero(known & ((evidence > 0.05) | issue)):
-        reason[i] = f"{kind} says {names[best[i]]} ({p_best[i]:.2f}, {describe}; {given[i]} {p_given[i]:.2f})"
+        reason[i] = f"{kind} says {names[best[i]]} ({p_best[i]:.2f}, {describe})"
     for i in np.flatnonzero(has_label & ~known):
         reason[i] = f"the {kind} model does not know the class {given[i]}"
     return pd.DataFrame({

@@ -70,7 +70,7 @@ def test_probability_signal_for_a_label_the_model_does_not_know():
     probs = np.array([[0.9, 0.1], [0.05, 0.95], [0.5, 0.5], [0.5, 0.5]], dtype=np.float32)
     t = cl.probability_signal("image", ids, given, ["Tops", "Tshirts"], probs)
     assert t.loc[11, "image_suggestion"] == "Tshirts" and t.loc[11, "image_score"] == pytest.approx(0.1, abs=1e-6)
-    assert "image says Tshirts (0.95, out of sample" in t.loc[11, "image_reason"]
+    assert t.loc[11, "image_reason"] == "image says Tshirts (0.95, out of sample)"
     assert t.loc[10, "image_score"] == 1.0 and t.loc[10, "image_suggestion"] == ""
     assert np.isnan(t.loc[12, "image_score"]) and not t.loc[12, "is_image_issue"]
     assert t.loc[12, "image_reason"] == "the image model does not know the class Flats"

@@ -59,7 +59,7 @@ def test_two_against_one_ranks_first_and_kinds_and_suggestions():
     assert e.index[0] == both  # image and name against the label
     assert e.loc[both, "suggestion"] == "Tops" and e.loc[both, "kind"] == "label"
     reasons = e.loc[both, "reasons"]
-    assert reasons.startswith("image says Tops (0.90, out of sample; Heels 0.03)") and "name says 'Top'" in reasons
+    assert reasons.startswith("image says Tops (0.90, out of sample); name says 'Top' (Tops 0.90)")
     assert reasons.endswith("label Heels")
     assert e.loc[photo, "kind"] == "photo"  # the image against name and label
     assert e.loc[photo, "reasons"].startswith("image against name and label (a wrong photo?)")
