@@ -49,6 +49,13 @@ class Task:
         if self._cancel.is_set():
             raise Cancelled()
 
+    def linked(self, on_progress: Callable[[Progress], None] | None) -> Task:
+        """A task that reports to ``on_progress`` and is cancelled when this one is (one step of a
+        longer job, whose progress the caller rescales)."""
+        child = Task(on_progress)
+        child._cancel = self._cancel
+        return child
+
     def report(self, phase: str, fraction: float | None = None, message: str = "", **info: Any) -> None:
         p = Progress(phase, fraction, message, dict(info))
         self.last = p

@@ -18,6 +18,7 @@ _AREAS = (
     "fashion_review.cli.model_cmds",
     "fashion_review.cli.train_cmds",
     "fashion_review.cli.review_cmds",
+    "fashion_review.cli.issue_cmds",
     "fashion_review.cli.gui_cmds",
 )
 

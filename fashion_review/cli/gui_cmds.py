@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-VIEWS = ("grid", "table", "confusion")
+VIEWS = ("grid", "table", "confusion", "issues")
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

@@ -7,6 +7,11 @@ one transaction.  Undo and redo work on whole batches and never delete anything:
 batch stays in the history, marked undone, and each undo/redo is logged as an event.  Undo
 state lives in the database, so a later process can undo what an earlier one did.
 
+A curator can also *confirm* a label ("the label is right"): a correction of the field
+``confirmed:<scheme>`` whose new value is the label confirmed (:func:`confirmed_field`).  It
+changes no label (the effective catalog ignores it), takes a product out of the label-issue queue
+while its label stays the one confirmed, and is undone and redone like any other correction.
+
 Only the standard library is used here (no Qt, no TensorFlow).
 """
 
@@ -28,6 +33,7 @@ from fashion_review import paths
 from fashion_review.errors import DataError
 
 __all__ = [
+    "CONFIRMED",
     "EXCLUDED",
     "FILE_NAME",
     "SCHEMA_VERSION",
@@ -36,6 +42,7 @@ __all__ = [
     "Change",
     "Correction",
     "CorrectionStore",
+    "confirmed_field",
 ]
 
 #: File name of the store inside a data set's folder.
@@ -44,6 +51,8 @@ FILE_NAME = "corrections.sqlite"
 SCHEMA_VERSION = 1
 #: The special field that says whether a product is excluded from training ("true"/"false").
 EXCLUDED = "excluded"
+#: The correction kind "the label is right": field ``confirmed:<scheme>``, value the label confirmed.
+CONFIRMED = "confirmed"
 #: Who or what made a batch of corrections.
 SOURCES = ("curator", "prediction", "bulk", "import")
 
@@ -129,6 +138,13 @@ class BatchInfo(TypedDict):
     state: BatchState
 
 
+def confirmed_field(scheme: str) -> str:
+    """The field a confirmation of ``scheme``'s label is recorded under (``confirmed:articleType``)."""
+    if not scheme or ":" in scheme:
+        raise ValueError(f"not a scheme name: {scheme!r}")
+    return f"{CONFIRMED}:{scheme}"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -152,6 +168,8 @@ def _check_change(change: Change) -> Change:
         for value in (change.old_value, change.new_value):
             if value not in _BOOL_VALUES:
                 raise ValueError(f"{EXCLUDED!r} values must be 'true' or 'false', got {value!r}")
+    if change.field in (CONFIRMED, CONFIRMED + ":"):
+        raise ValueError(f"a confirmation names its scheme ({CONFIRMED}:<scheme>), got {change.field!r}")
     if type(pid) is not int:
         change = Change(int(pid), change.field, change.old_value, change.new_value)
     return change
@@ -462,6 +480,10 @@ class CorrectionStore:
             (EXCLUDED,),
         )
         return {r[0] for r in rows if r[1] == "true"}
+
+    def last_seq(self) -> int:
+        """The number of the latest correction recorded (0 when there is none): later ones are newer."""
+        return int(self._read("SELECT coalesce(max(seq), 0) FROM corrections")[0][0])
 
     def count(self) -> int:
         """Number of active corrections (rows, so a product corrected twice counts twice)."""

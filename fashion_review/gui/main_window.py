@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.table_view)
         self.stack.addWidget(self.confusion)
+        self._views: dict[str, QWidget] = {"grid": self.grid, "table": self.table_view, "confusion": self.confusion}
+        self.label_issues = None  # gui.label_issues.LabelIssues, installed below
         self.filter_bar = FilterBar()
         self.filter_bar.scheme.setCurrentIndex(max(0, self.filter_bar.scheme.findData(self.settings.scheme)))
         central = QWidget()
@@ -180,6 +182,10 @@ class MainWindow(QMainWindow):
         from fashion_review.gui.lookalikes import install as install_lookalikes
 
         self.lookalikes = install_lookalikes(self)  # similar products, duplicates, colour palettes
+
+        from fashion_review.gui.label_issues import LabelIssues
+
+        self.label_issues = LabelIssues(self)  # the Label issues view, its keys, Review > Find label issues
         self.set_view(self.settings.view if self.settings.view in VIEWS else "grid")
         self._restore_layout()
         self._update_undo_actions()
@@ -221,6 +227,20 @@ class MainWindow(QMainWindow):
                 a.triggered.connect(lambda _checked=False, f=slot: f())
         self.addAction(a)  # shortcuts work even when the menu bar is hidden
         return a
+
+    def add_view(self, name: str, widget: QWidget, text: str, shortcut: str, tip: str) -> QAction:
+        """Another view in the stack, with its checkable View menu action (after the built-in ones)."""
+        self._views[name] = widget
+        a = self._action(text, lambda _=False, n=name: self.set_view(n), [shortcut], tip, checkable=True)
+        next(iter(self.act_views.values())).actionGroup().addAction(a)
+        self.act_views[name] = a
+        actions = self.view_menu.actions()
+        self.view_menu.insertAction(actions[len(self.act_views) - 1] if len(actions) >= len(self.act_views) else None, a)
+        return a
+
+    def _issues_active(self) -> bool:
+        """The Label issues view is shown: the keys act on its queue (gui/label_issues.py)."""
+        return self.label_issues is not None and self.label_issues.active()
 
     def _make_actions(self) -> None:
         A = self._action  # noqa: N806
@@ -291,6 +311,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_select_all)
         m.addAction(self.act_find)
         m = mb.addMenu("&View")
+        self.view_menu = m
         for a in self.act_views.values():
             m.addAction(a)
         m.addSeparator()
@@ -303,6 +324,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.detail_dock.toggleViewAction())
         m.addAction(self.history_dock.toggleViewAction())
         m = mb.addMenu("&Review")
+        self.review_menu = m
         m.addAction(self.act_accept)
         m.addAction(self.act_label)
         for a in self.act_top:
@@ -814,12 +836,17 @@ class MainWindow(QMainWindow):
         """Show the grid, the table or the confusion matrix."""
         if name not in VIEWS:
             raise ValueError(f"unknown view {name!r}; choose one of {', '.join(VIEWS)}")
-        widget = {"grid": self.grid, "table": self.table_view, "confusion": self.confusion}[name]
+        if name not in self._views:
+            raise ValueError(f"the {name} view is not available in this build")
+        widget = self._views[name]
         self.stack.setCurrentWidget(widget)
         self.act_views[name].setChecked(True)
-        self.filter_bar.setVisible(name != "confusion")
+        self.filter_bar.setVisible(name in ("grid", "table"))
         self.settings.view = name
-        if name != "confusion":
+        if name == "issues":
+            widget.table.setFocus()
+            self._schedule_detail()
+        elif name != "confusion":
             cur = self.selection.currentIndex()
             if cur.isValid():
                 widget.scrollTo(cur)
@@ -828,7 +855,7 @@ class MainWindow(QMainWindow):
     @property
     def view_name(self) -> str:
         w = self.stack.currentWidget()
-        return "grid" if w is self.grid else "table" if w is self.table_view else "confusion"
+        return next((n for n, v in self._views.items() if v is w), "grid")
 
     def _zoom(self, step: int) -> None:
         self.grid.set_thumb_size(self.grid.thumb_step + step)
@@ -842,10 +869,14 @@ class MainWindow(QMainWindow):
     # -- selection ------------------------------------------------------------------------
 
     def current_pid(self) -> int | None:
+        if self._issues_active():
+            return self.label_issues.current_pid()
         idx = self.selection.currentIndex()
         return self.model.pid(idx.row()) if idx.isValid() and idx.row() < self.model.rowCount() else None
 
     def selected_pids(self) -> np.ndarray:
+        if self._issues_active():
+            return self.label_issues.view.selected_pids()
         rows = selected_rows(self.grid)
         rows = rows[rows < self.model.rowCount()]
         return self.model.pids(rows)
@@ -894,6 +925,9 @@ class MainWindow(QMainWindow):
             self._schedule_detail()
 
     def _select_all(self) -> None:
+        if self._issues_active():
+            self.label_issues.view.table.selectAll()
+            return
         if self.view_name == "confusion":
             return
         self.select_rows(np.arange(self.model.rowCount()), self.selection.currentIndex().row())
@@ -905,6 +939,9 @@ class MainWindow(QMainWindow):
         self._step(-1)
 
     def _step(self, delta: int) -> None:
+        if self._issues_active():
+            self.label_issues.step(delta)
+            return
         n = self.model.rowCount()
         if not n:
             return
@@ -944,6 +981,8 @@ class MainWindow(QMainWindow):
             return False
         if self._load_job.busy or self._detail_timer.isActive():
             return False
+        if self.label_issues is not None and not self.label_issues.is_settled():
+            return False
         if self.view_name == "grid":
             first, _ = self.grid.visible_rows()
             if first >= 0 and not self.visible_thumbnails_loaded():
@@ -977,6 +1016,8 @@ class MainWindow(QMainWindow):
     def _update_review_actions(self) -> None:
         has = self.session is not None and self.current_pid() is not None
         preds = has and self.session.table.has_predictions(self.model.scheme)
+        if self._issues_active():
+            preds = has and self.label_issues.has_entries()  # Enter / 1-3: the queue's suggestions
         for a in (self.act_label, self.act_exclude, self.act_next, self.act_prev):
             a.setEnabled(has)
         self.act_accept.setEnabled(bool(preds))
@@ -1048,6 +1089,8 @@ class MainWindow(QMainWindow):
         """Set the predicted label of the scheme in focus (Enter), for the selection."""
         if self.session is None:
             return None
+        if self._issues_active():
+            return self.label_issues.accept_suggestions()
         t = self.session.table
         s = self.model.scheme
         if not t.has_predictions(s):
@@ -1111,16 +1154,25 @@ class MainWindow(QMainWindow):
             view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def use_top(self, k: int) -> int | None:
-        """Set the model's choice number ``k + 1`` of the current product (keys 1-3)."""
+        """Set each selected product's own choice number ``k + 1`` of the model (keys 1-3); in the
+        Label issues view, each one's own ``k + 1``-th suggestion."""
         if self.session is None:
             return None
-        pid = self.current_pid()
-        if pid is None:
+        if self._issues_active():
+            return self.label_issues.use_suggestion(k)
+        pids = self.targets()
+        if not len(pids):
             return None
-        top = self.session.table.top_k(pid, self.model.scheme, 3)
-        if k >= len(top):
-            return None
-        return self.set_label(top[k][0])
+        t, s = self.session.table, self.model.scheme
+
+        def own(pid: int) -> str:
+            top = t.top_k(int(pid), s, 3)
+            return top[k][0] if k < len(top) else ""
+
+        changes = self._label_changes(pids, s, own)
+        batch = self._record(changes, len(pids), source="curator", note=f"set {s} to each one's prediction {k + 1}")
+        self._advance(len(pids))
+        return batch
 
     def toggle_excluded(self) -> int | None:
         """Exclude the selection from training (X); when all are excluded already, include them."""
@@ -1211,7 +1263,8 @@ class MainWindow(QMainWindow):
         rows = []
         for a in (self.act_accept, self.act_label, *self.act_top, self.act_exclude, self.act_next, self.act_prev,
                   self.act_undo, self.act_redo, self.act_select_all, self.act_find, self.act_clear_filters,
-                  self.act_refilter, *self.act_views.values(), *self.act_schemes.values()):
+                  self.act_refilter, *self.act_views.values(), *self.act_schemes.values(),
+                  *(self.label_issues.actions() if self.label_issues is not None else ())):
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
             rows.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(a.text().replace('&', ''))}</td></tr>")
         dialogs.inform(self, "Keyboard shortcuts",

@@ -18,7 +18,7 @@ from fashion_review import paths
 SCHEMA_VERSION = 1
 FILE_NAME = "settings.json"
 MAX_RECENT = 8
-VIEWS = ("grid", "table", "confusion")
+VIEWS = ("grid", "table", "confusion", "issues")
 
 
 def _default_author() -> str:

@@ -77,6 +77,16 @@ class LabelledSet:
         text = "\n".join(f"{i},{p}" for i, p in zip(self.ids[order].tolist(), self.parts[order].tolist()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def with_parts(self, parts: pd.Series) -> LabelledSet:
+        """The same products with the parts given by ``parts`` (id -> "train"/"val"/"test"), for
+        cross-validation's explicit folds; products ``parts`` does not name are left out."""
+        given = pd.Series(parts).reindex(self.ids)
+        keep = given.isin(PARTS).to_numpy()
+        part_arr = given.to_numpy(dtype=object)[keep].astype(str)
+        return LabelledSet(self.schemes, self.classes, self.ids[keep], part_arr,
+                           {s: v[keep] for s, v in self.labels.items()}, self.min_images, "explicit",
+                           self.unreadable, self.limit, {p: int((part_arr == p).sum()) for p in PARTS})
+
     def split_frame(self) -> pd.DataFrame:
         """``id, part`` plus one column per scheme with the label name ("" when masked)."""
         out = pd.DataFrame({"id": self.ids, "part": self.parts})

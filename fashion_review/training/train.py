@@ -88,6 +88,7 @@ def train(
     seed: int = 0,
     time_budget_s: float | None = None,
     run_eagerly: bool = False,
+    parts: Any = None,
 ) -> registry.RunInfo:
     """Train ``recipe`` (a name, a path or a Recipe) on ``ds`` and store the run; return it.
 
@@ -98,7 +99,9 @@ def train(
     run folder there instead of into the registry.  ``time_budget_s``: stop after the epoch when
     the next one would end past this many seconds of training (benchmarks).  ``run_eagerly``:
     no graph compilation (debugging, and tiny runs where TensorFlow's tracing of the model would
-    take longer than the few batches themselves).  Raises Cancelled
+    take longer than the few batches themselves).  ``parts``: a Series id -> "train"/"val"/"test"
+    that replaces the stored split (cross-validation's folds; products it does not name are left
+    out).  Raises Cancelled
     (leaving the registry unchanged), ModelError, DataError.
     """
     from fashion_review.modeling import compile_model, configure_precision, load_recipe, make_model
@@ -118,7 +121,9 @@ def train(
     eff = ds.effective()
     data = labelled_set(ds, schemes, multihead=recipe.multihead, min_images=min_images, limit=limit,
                         cache=cache, effective=eff)
-    if recipe.validation != "part":
+    if parts is not None:  # explicit parts (cross-validation folds) as given
+        data = data.with_parts(parts)
+    elif recipe.validation != "part":
         data.parts = keep_validation(data.ids, data.parts, float(recipe.validation))
         data.counts = {p: int((data.parts == p).sum()) for p in ("train", "val", "test")}
     n_corrections = ds.store.count()

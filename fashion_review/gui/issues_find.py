@@ -1,0 +1,219 @@
+"""Review > Find label issues…: choose the mode, folds and epochs, see the cost, run with progress,
+ETA and Cancel.  The work is :func:`fashion_review.training.issue_finder.find_label_issues` in a
+worker on the long-job pool (Keras is imported there, never at start-up); a cancel stops within
+one batch and keeps the earlier stored issues as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fashion_review.gui.workers import SingleJob, Worker, long_pool
+
+#: xception-lite training images per second on the project's 2-core CPU (when no run measured it).
+LITE_CPU_RATE = 450.0
+#: The same on one H100/H200-class GPU: an order-of-magnitude guess until a run measures it.
+LITE_GPU_RATE = 8000.0
+
+
+def find_job(ds: Any, *, mode: str, folds: int, epochs: int, task: Any = None) -> Any:
+    """Worker body: find and store the label issues (imports Keras here, in the worker)."""
+    from fashion_review.training.issue_finder import find_label_issues
+
+    return find_label_issues(ds, mode=mode, folds=folds, epochs=epochs, task=task)
+
+
+def cv_estimate_s(n_products: int, folds: int, epochs: int, rate: float) -> float:
+    """Seconds of a cross-validation run: K models, each ``epochs`` passes over (K - 1) / K of the products
+    (95 % of them train), plus about 8 % for validation, prediction and the name models."""
+    train_images = folds * epochs * n_products * (folds - 1) / folds * 0.95
+    return 1.08 * train_images / rate
+
+
+class FindIssuesDialog(QDialog):
+    """See the module docstring; ``found`` carries the stored issues."""
+
+    found = Signal(object)  # review.issues.StoredIssues
+
+    def __init__(self, ds: Any, parent: QWidget | None = None, *, device: str | None = None,
+                 job=None) -> None:  # noqa: ANN001 - job replaces find_job (tests)
+        super().__init__(parent)
+        from fashion_review.training.crossval import DEFAULT_EPOCHS, DEFAULT_FOLDS, HEADS_EPOCHS
+
+        self.setWindowTitle("Find label issues")
+        self.ds = ds
+        self.device = device or ""
+        self.job_fn = job  # None: find_job
+        self._job = SingleJob(self, pool=long_pool())
+        self._defaults = {"cv": DEFAULT_EPOCHS, "heads": HEADS_EPOCHS}
+        lay = QVBoxLayout(self)
+        intro = QLabel(
+            "Ranks the products whose labels are in doubt, from signals that fail independently: an image model's "
+            "<b>out-of-sample</b> probabilities (each product scored by a model that never saw its label), the "
+            "product's name, the label hierarchy, identical photos and the model's heads against each other.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        self.mode = QComboBox()
+        self.mode.addItem("Cross-validation (cv): K models of xception-lite", "cv")
+        self.mode.addItem("Heads mode: K sets of heads on the active model's backbone (minutes)", "heads")
+        form.addRow("Mode", self.mode)
+        self.folds = QSpinBox()
+        self.folds.setRange(2, 10)
+        self.folds.setValue(DEFAULT_FOLDS)
+        form.addRow("Folds (K)", self.folds)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100)
+        self.epochs.setValue(DEFAULT_EPOCHS)
+        form.addRow("Epochs per fold", self.epochs)
+        lay.addLayout(form)
+        self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
+        lay.addWidget(self.estimate)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        lay.addWidget(self.bar)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.eta = QLabel("")
+        lay.addWidget(self.eta)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.start_button = QPushButton("Find")
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.close_button = QPushButton("Close")
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.close_button)
+        lay.addLayout(buttons)
+        self.cancel_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        self.mode.currentIndexChanged.connect(self._on_mode)
+        self.folds.valueChanged.connect(lambda _v: self._update_estimate())
+        self.epochs.valueChanged.connect(lambda _v: self._update_estimate())
+        self._n_products = self._count_products()
+        self._update_estimate()
+        self.resize(560, 320)
+
+    def _count_products(self) -> int:
+        try:
+            eff = self.ds.effective()
+            return int((eff["has_image"] & ~eff["excluded"]).sum())
+        except Exception:  # noqa: BLE001 - only for the estimate
+            return 0
+
+    def _on_mode(self, _i: int) -> None:
+        self.epochs.setValue(self._defaults[self.mode.currentData()])
+        self._update_estimate()
+
+    def _update_estimate(self) -> None:
+        folds, epochs = self.folds.value(), self.epochs.value()
+        if self.mode.currentData() == "heads":
+            self.estimate.setText(
+                "Heads mode: minutes (the backbone's features are computed once per model and cached). <i>Not fully "
+                "out of sample: the active model's backbone trained on most of these labels; its results say "
+                "“heads mode”.</i>")
+            return
+        gpu = self.device.upper().startswith("GPU")
+        rate = LITE_GPU_RATE if gpu else LITE_CPU_RATE
+        from fashion_review.gui.retrain import format_duration
+
+        secs = cv_estimate_s(self._n_products, folds, epochs, rate)
+        other = cv_estimate_s(self._n_products, folds, epochs, LITE_CPU_RATE if gpu else LITE_GPU_RATE)
+        self.estimate.setText(
+            f"{folds} models × {epochs} epochs over {self._n_products:,} products: about "
+            f"<b>{format_duration(secs)}</b> on this {'GPU' if gpu else 'CPU'} (at {rate:,.0f} images/s), "
+            f"about {format_duration(other)} on {'a 2-core CPU' if gpu else 'one GPU (a guess, not measured)'}.")
+
+    @property
+    def busy(self) -> bool:
+        return self._job.busy
+
+    def start(self) -> None:
+        if self.busy:
+            return
+        self.bar.setValue(0)
+        self.status.setText("Starting (loading Keras) …")
+        self.eta.setText("")
+        worker = Worker(self.job_fn or find_job, self.ds, mode=self.mode.currentData(), folds=self.folds.value(),
+                        epochs=self.epochs.value(), min_interval=0.2)
+        worker.signals.progress.connect(self._on_progress)
+        worker.signals.result.connect(self._on_result)
+        worker.signals.errored.connect(self._on_error)
+        worker.signals.cancelled.connect(self._on_cancelled)
+        worker.signals.finished.connect(self._on_finished)
+        self._job.start(worker)
+        for w in (self.mode, self.folds, self.epochs, self.start_button):
+            w.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+
+    def cancel(self) -> None:
+        if self.busy:
+            self._job.cancel()
+            self.status.setText("Cancelling after the current batch …")
+
+    def _on_progress(self, p) -> None:  # noqa: ANN001 - tasks.Progress
+        if p.fraction is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * max(0.0, min(1.0, p.fraction))))
+        if p.message:
+            self.status.setText(p.message)
+        eta = p.info.get("eta_s")
+        if eta is not None:
+            from fashion_review.gui.retrain import format_duration
+
+            self.eta.setText(f"About {format_duration(eta)} left")
+
+    def _on_result(self, stored) -> None:  # noqa: ANN001
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(1000)
+        n = {s: len(v) for s, v in stored.initial.items()}
+        self.status.setText("Done: " + ", ".join(f"{s} {c:,}" for s, c in n.items()) + " flagged.")
+        self.eta.setText(stored.label)
+        self.found.emit(stored)
+
+    def _on_error(self, message: str, _tb: str = "") -> None:
+        self.status.setText(f"<b>Failed:</b> {message}")
+
+    def _on_cancelled(self) -> None:
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.status.setText("Cancelled: nothing was written; the label issues found before are kept.")
+        self.eta.setText("")
+
+    def _on_finished(self) -> None:
+        for w in (self.mode, self.folds, self.epochs, self.start_button):
+            w.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self.busy:
+            self._job.cancel()
+        super().closeEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+        if event.key() == Qt.Key.Key_Escape and self.busy:
+            self.cancel()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,193 @@
+"""What "find label issues" stores per data set, and the curators' review marks (numpy/pandas only).
+
+Finding label issues is slow (a cross-validated model: up to an hour on a laptop CPU); ranking
+them is fast.  So the finder (:func:`fashion_review.training.issue_finder.find_label_issues`)
+stores only what needs the models, and the queue (:mod:`fashion_review.review.queue`) is
+recomputed from it and the *current* labels whenever a label changes:
+
+* the image model's out-of-sample probabilities per scheme (``mode`` "cv": K-fold
+  cross-validation; "heads": cross-validated heads on the active model's backbone features, whose
+  backbone saw most labels: labelled "heads mode" wherever it shows);
+* the name model's out-of-sample probabilities per scheme and each name's strongest word;
+* the groups of identical photos;
+* the products flagged when it ran (per scheme), for the "reviewed N of M" count;
+* ``meta``: mode, folds, epochs, recipe, the model run (heads mode), the corrections count and
+  the last correction's number when it ran, the time each step took.
+
+One file per mode, ``HOME/datasets/<fingerprint>/label-issues/<mode>.npz``, written to a temp
+file and renamed into place: a cancelled or failed run leaves the earlier file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fashion_review.data.corrections import CONFIRMED, CorrectionStore, confirmed_field
+from fashion_review.data.schemes import SCHEME_FIELDS
+from fashion_review.errors import ModelError
+
+FOLDER = "label-issues"
+MODES = ("cv", "heads")
+FORMAT = 1
+DESCRIBE = {"cv": "out of sample", "heads": "heads mode"}
+
+
+@dataclass
+class StoredIssues:
+    """The stored inputs of the label-issue queue (see the module docstring)."""
+
+    mode: str
+    image_ids: np.ndarray  # int64, sorted
+    image_classes: dict[str, list[str]]
+    image_probs: dict[str, np.ndarray]  # float32 (len(image_ids), C)
+    name_ids: np.ndarray  # int64
+    name_classes: dict[str, list[str]]
+    name_probs: dict[str, np.ndarray]  # float32 (len(name_ids), C)
+    name_words: dict[str, np.ndarray]  # object (len(name_ids),)
+    duplicate_groups: pd.Series  # id -> group number
+    initial: dict[str, np.ndarray] = field(default_factory=dict)  # scheme -> ids flagged when found
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def describe(self) -> str:
+        """How the image probabilities were made, as the reasons say it."""
+        return DESCRIBE.get(self.mode, self.mode)
+
+    @property
+    def label(self) -> str:
+        """One line for the app and the CLI: where the probabilities come from and when."""
+        m = self.meta
+        if self.mode == "heads":
+            how = (f"heads mode: {m.get('folds', '?')}-fold cross-validated heads on the backbone of "
+                   f"{m.get('run', '?')} (the backbone trained on most of these labels: not fully out of sample)")
+        else:
+            how = (f"{m.get('folds', '?')}-fold cross-validation, {m.get('recipe', '?')}, "
+                   f"{m.get('epochs', '?')} epochs (out of sample)")
+        return f"{how}; found {m.get('created', '?')} at {m.get('corrections', 0)} corrections"
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.meta.get("last_seq", 0))
+
+
+def issues_dir(dataset_home: Path) -> Path:
+    return Path(dataset_home) / FOLDER
+
+
+def issues_path(dataset_home: Path, mode: str) -> Path:
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    return issues_dir(dataset_home) / f"{mode}.npz"
+
+
+def save_issues(stored: StoredIssues, path: Path) -> Path:
+    """Write atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {
+        "format": np.asarray(FORMAT), "mode": np.asarray(stored.mode),
+        "meta": np.asarray(json.dumps(stored.meta, default=str)),
+        "image_ids": np.asarray(stored.image_ids, dtype=np.int64),
+        "image_schemes": np.asarray(list(stored.image_classes), dtype=str),
+        "name_ids": np.asarray(stored.name_ids, dtype=np.int64),
+        "name_schemes": np.asarray(list(stored.name_classes), dtype=str),
+        "dup_ids": stored.duplicate_groups.index.to_numpy(dtype=np.int64),
+        "dup_groups": stored.duplicate_groups.to_numpy(dtype=np.int64),
+        "initial_schemes": np.asarray(list(stored.initial), dtype=str),
+    }
+    for s, c in stored.image_classes.items():
+        arrays[f"image_classes__{s}"] = np.asarray(c, dtype=str)
+        arrays[f"image_probs__{s}"] = np.asarray(stored.image_probs[s], dtype=np.float32)
+    for s, c in stored.name_classes.items():
+        arrays[f"name_classes__{s}"] = np.asarray(c, dtype=str)
+        arrays[f"name_probs__{s}"] = np.asarray(stored.name_probs[s], dtype=np.float32)
+        arrays[f"name_words__{s}"] = np.asarray([str(w) for w in stored.name_words[s]], dtype=str)
+    for s, ids in stored.initial.items():
+        arrays[f"initial__{s}"] = np.asarray(ids, dtype=np.int64)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_issues(path: Path) -> StoredIssues:
+    """Read a stored file; a damaged one raises ModelError naming it."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["format"]) != FORMAT:
+                raise ValueError(f"format {int(z['format'])}, this version reads {FORMAT}")
+            img_s = [str(s) for s in z["image_schemes"]]
+            name_s = [str(s) for s in z["name_schemes"]]
+            init_s = [str(s) for s in z["initial_schemes"]]
+            stored = StoredIssues(
+                mode=str(z["mode"]),
+                image_ids=z["image_ids"].astype(np.int64),
+                image_classes={s: [str(c) for c in z[f"image_classes__{s}"]] for s in img_s},
+                image_probs={s: z[f"image_probs__{s}"].astype(np.float32) for s in img_s},
+                name_ids=z["name_ids"].astype(np.int64),
+                name_classes={s: [str(c) for c in z[f"name_classes__{s}"]] for s in name_s},
+                name_probs={s: z[f"name_probs__{s}"].astype(np.float32) for s in name_s},
+                name_words={s: z[f"name_words__{s}"].astype(object) for s in name_s},
+                duplicate_groups=pd.Series(z["dup_groups"].astype(np.int64),
+                                           index=pd.Index(z["dup_ids"].astype(np.int64), name="id"), name="group"),
+                initial={s: z[f"initial__{s}"].astype(np.int64) for s in init_s},
+                meta=json.loads(str(z["meta"])),
+            )
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no label issues found yet (run `fashion-review issues find`)") from None
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, ValueError ...
+        raise ModelError(f"{path}: not a readable label-issues file ({type(exc).__name__}: {exc})") from exc
+    for s, p in stored.image_probs.items():
+        if p.shape != (len(stored.image_ids), len(stored.image_classes[s])):
+            raise ModelError(f"{path}: image probabilities of {s} have shape {p.shape}")
+    for s, p in stored.name_probs.items():
+        if p.shape != (len(stored.name_ids), len(stored.name_classes[s])):
+            raise ModelError(f"{path}: name probabilities of {s} have shape {p.shape}")
+    return stored
+
+
+def latest_issues(dataset_home: Path, mode: str | None = None) -> StoredIssues | None:
+    """The stored issues of ``mode``, or the newest of either mode; None when there are none."""
+    paths = [issues_path(dataset_home, m) for m in ((mode,) if mode else MODES)]
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        return None
+    return load_issues(max(paths, key=lambda p: p.stat().st_mtime_ns))
+
+
+# -- review marks -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewMarks:
+    """What curators did about a scheme's issues: confirmed labels and labels corrected since."""
+
+    confirmed: dict[int, str]  # product -> the label a curator confirmed as right
+    corrected: set[int]  # products whose label of the scheme was corrected after the issues were found
+
+
+def review_marks(store: CorrectionStore, scheme: str, since_seq: int = 0) -> ReviewMarks:
+    """The scheme's confirmations (active) and the label corrections recorded after ``since_seq``."""
+    fields = set(SCHEME_FIELDS[scheme])
+    cfield = confirmed_field(scheme)
+    confirmed: dict[int, str] = {}
+    for (pid, fld), value in store.effective().items():
+        if fld == cfield and value:
+            confirmed[int(pid)] = value
+    corrected = {c.product_id for c in store.history() if c.active and c.seq > since_seq and c.field in fields}
+    return ReviewMarks(confirmed, corrected)
+
+
+__all__ = ["CONFIRMED", "DESCRIBE", "MODES", "ReviewMarks", "StoredIssues", "issues_dir", "issues_path",
+           "latest_issues", "load_issues", "review_marks", "save_issues"]

@@ -1,0 +1,130 @@
+"""Find label issues: compute and store what the label-issue queue is ranked from.
+
+:func:`find_label_issues` is what ``fashion-review issues find`` and the app's Review > Find label
+issues run: the out-of-sample image probabilities (:mod:`fashion_review.training.crossval`, mode
+``cv`` or ``heads``), the cross-validated name probabilities of every scheme
+(:mod:`fashion_review.review.text_signal`), the groups of identical photos
+(:func:`fashion_review.review.duplicates.exact_groups`), then the queue of each scheme as it
+stands, saved in one file under the data set's home (:mod:`fashion_review.review.issues`),
+atomically: a cancel or an error leaves the earlier file as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fashion_review.data.schemes import SCHEMES, scheme_labels
+from fashion_review.review.issues import StoredIssues, issues_path, review_marks, save_issues
+from fashion_review.tasks import Progress, Task
+from fashion_review.training.crossval import DEFAULT_FOLDS, DEFAULT_RECIPE, cv_probabilities, heads_probabilities
+
+#: Share of the progress bar each step gets, per mode.
+_SHARES = {"cv": (0.94, 0.05, 0.01), "heads": (0.6, 0.35, 0.05)}
+
+
+class _Scaled:
+    """Maps a step's progress into [start, start + share] of the job's, keeping its message."""
+
+    def __init__(self, task: Task, start: float, share: float, phase: str | None = None) -> None:
+        self.task, self.start, self.share, self.phase = task, start, share, phase
+
+    def __call__(self, p: Progress) -> None:
+        f = None if p.fraction is None else self.start + self.share * p.fraction
+        self.task.report(self.phase or p.phase, f, p.message, **p.info)
+
+
+def duplicate_groups(ds: Any, task: Task | None = None) -> pd.Series:
+    """Identical-photo groups over the data set's products with a decodable image."""
+    from fashion_review.review.duplicates import exact_groups
+    from fashion_review.training.pipeline import ensure_image_cache
+    from fashion_review.training.predict import prediction_ids
+
+    cache = ensure_image_cache(ds, task)
+    ids = prediction_ids(ds, cache)
+    return exact_groups(ids, cache.images, cache.index_of(ids))
+
+
+def name_model(effective: pd.DataFrame, *, folds: int = DEFAULT_FOLDS, seed: int = 0,
+               task: Task | None = None) -> tuple[np.ndarray, dict, dict, dict]:
+    """(ids, classes, probs, words) of the cross-validated name model of every scheme."""
+    from fashion_review.review.text_signal import name_probabilities
+
+    ids = effective.index.to_numpy(dtype=np.int64)
+    names = effective["productDisplayName"].astype(object).fillna("").to_numpy(dtype=object) \
+        if "productDisplayName" in effective else np.full(len(ids), "", dtype=object)
+    classes, probs, words = {}, {}, {}
+    for k, s in enumerate(SCHEMES):
+        sub = task.linked(_Scaled(task, k / len(SCHEMES), 1 / len(SCHEMES))) if task is not None else None
+        out = name_probabilities(names, scheme_labels(effective, s).to_numpy(dtype=object), folds=folds, seed=seed,
+                                 task=sub, label=f"{s}: ")
+        classes[s], probs[s], words[s] = out.classes, out.probs, out.words
+    return ids, classes, probs, words
+
+
+def find_label_issues(ds: Any, *, mode: str = "cv", folds: int = DEFAULT_FOLDS, epochs: int | None = None,
+                      recipe: Any = DEFAULT_RECIPE, limit: int | None = None, seed: int = 0,
+                      batch_size: int | None = None, image_size: int | None = None, task: Task | None = None,
+                      out: Path | None = None, run_eagerly: bool = False) -> StoredIssues:
+    """Compute and store the label issues of ``ds`` (see the module docstring); returns what was stored.
+
+    ``mode``: "cv" (``recipe`` trained ``folds`` times, ``epochs`` each) or "heads" (fresh heads
+    on the active model's backbone, ``epochs`` each).  ``limit``: the first N trainable products
+    only (smoke runs).  ``out``: write there instead of the data set's home.  Raises Cancelled.
+    """
+    from fashion_review.review.queue import build_queue
+
+    if mode not in ("cv", "heads"):
+        raise ValueError(f"unknown mode {mode!r}; choose cv or heads")
+    task = task if task is not None else Task()
+    t0 = time.monotonic()
+    n_corrections, last_seq = ds.store.count(), ds.store.last_seq()
+    img_share, name_share, _ = _SHARES[mode]
+    seconds: dict[str, float] = {}
+
+    t = time.monotonic()
+    sub = task.linked(_Scaled(task, 0.0, img_share))
+    if mode == "cv":
+        oos = cv_probabilities(ds, folds=folds, epochs=epochs, recipe=recipe, limit=limit, seed=seed,
+                               batch_size=batch_size, image_size=image_size, task=sub, run_eagerly=run_eagerly)
+    else:
+        oos = heads_probabilities(ds, folds=folds, epochs=epochs, limit=limit, seed=seed, task=sub)
+    seconds["image"] = time.monotonic() - t
+    task.check()
+
+    t = time.monotonic()
+    eff = ds.effective()
+    sub = task.linked(_Scaled(task, img_share, name_share, phase="names"))
+    name_ids, name_classes, name_probs, name_words = name_model(eff, folds=folds, seed=seed, task=sub)
+    seconds["names"] = time.monotonic() - t
+    task.check()
+
+    t = time.monotonic()
+    task.report("duplicates", img_share + name_share, "identical photos")
+    groups = duplicate_groups(ds, task.linked(None))
+    seconds["duplicates"] = time.monotonic() - t
+    task.check()
+
+    meta = {"mode": mode, "folds": folds, "epochs": oos.info.get("epochs"), "recipe": oos.info.get("recipe"),
+            "run": oos.info.get("run"), "corrections": n_corrections, "last_seq": last_seq,
+            "created": time.strftime("%Y-%m-%d %H:%M"), "limit": limit, "seed": seed,
+            "image": oos.info, "seconds": {}}
+    stored = StoredIssues(mode, oos.ids, oos.classes, oos.probs, name_ids, name_classes, name_probs, name_words,
+                          groups, {}, meta)
+    t = time.monotonic()
+    for s in SCHEMES:
+        q = build_queue(stored, eff, s, review_marks(ds.store, s, last_seq))
+        stored.initial[s] = q.entries().index.to_numpy(dtype=np.int64)
+    seconds["queue"] = time.monotonic() - t
+    seconds["total"] = time.monotonic() - t0
+    meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    task.check()
+    path = Path(out) if out is not None else issues_path(ds.home, mode)
+    save_issues(stored, path)
+    n = {s: len(v) for s, v in stored.initial.items()}
+    task.report("done", 1.0, "label issues found: " + ", ".join(f"{s} {c:,}" for s, c in n.items()), path=str(path))
+    return stored

@@ -1,0 +1,281 @@
+"""The Label issues view: opened from the View menu, its keys pressed (Enter, Space, N, 1-3, Ctrl+Z),
+the bulk actions, Review > Find label issues with progress and Cancel, and confirmations after a
+restart.  Stored issues are synthetic (tests/_issue_fixtures.py): known answers, no model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _issue_fixtures import pick, synthetic_issues  # noqa: E402
+from fashion_review import paths  # noqa: E402
+from fashion_review.data.corrections import confirmed_field  # noqa: E402
+
+S = "articleType"
+
+
+@pytest.fixture
+def planted():
+    """Known issues on the sample: three Tshirts the image and name call Shirts, a Heels product the
+    image calls Flats, two Jeans the image calls Trousers (suggestions: Trousers, then Shorts)."""
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(paths.SAMPLE_CATALOG)
+    try:
+        t = pick(ds, "Tshirts", 3)
+        h = pick(ds, "Heels", 1)
+        j = pick(ds, "Jeans", 2)
+        says = {**{p: "Shirts" for p in t}, h[0]: "Flats", **{p: "Trousers" for p in j}}
+        synthetic_issues(ds, image_says=says, name_says={**{p: "Shirts" for p in t}, j[0]: "Shorts", j[1]: "Shorts"})
+    finally:
+        ds.close()
+    return {"tshirts": t, "heels": h[0], "jeans": j}
+
+
+def open_issues(qtbot, win, stored: bool = True):
+    li = win.label_issues
+    qtbot.waitUntil(lambda: li.is_settled(), timeout=20000)
+    win.act_views["issues"].trigger()  # View > Label issues
+    assert win.view_name == "issues" and win.stack.currentWidget() is li.view
+    win.set_scheme(S)
+    if stored:
+        qtbot.waitUntil(lambda: li.queue is not None and li.queue.scheme == S, timeout=10000)
+    li.view.table.setFocus()
+    return li
+
+
+def key(qtbot, li, k, modifier=Qt.KeyboardModifier.NoModifier):
+    li.view.table.setFocus()
+    qtbot.keyClick(li.view.table, k, modifier)
+
+
+def queue_ids(li) -> list[int]:
+    return li.view.model.pids(np.arange(li.view.model.rowCount())).tolist()
+
+
+def test_view_without_stored_issues_says_how_to_find_them(make_window, qtbot):
+    win = make_window()
+    li = open_issues(qtbot, win, stored=False)
+    assert li.queue is None and li.view.model.rowCount() == 0
+    assert "No label issues found for this data set yet" in li.view.source.text()
+    assert not li.act_confirm.isEnabled()
+
+
+def test_queue_keys_enter_space_n_undo(make_window, qtbot, store_of, planted):
+    win = make_window()
+    li = open_issues(qtbot, win)
+    store = store_of(win)
+    ids = queue_ids(li)
+    t1, t2, t3 = planted["tshirts"]
+    assert set(ids[:3]) == {t1, t2, t3}  # image and name against the label come first
+    assert set(ids) == {t1, t2, t3, planted["heels"], *planted["jeans"]}
+    assert li.view.progress.text() == "reviewed 0 of 6"
+    assert "3-fold" not in li.view.source.text() and "(out of sample)" in li.view.source.text()
+
+    # Enter accepts the suggestion of the current product; it leaves the queue, the next one is current.
+    li.view.select_row(0)
+    first = li.current_pid()
+    assert win.current_pid() == first  # the Product dock follows the queue
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_Return)
+    assert win.session.table.label(first, S) == "Shirts"
+    assert first not in queue_ids(li) and li.current_pid() == queue_ids(li)[0]
+    assert li.view.progress.text() == "reviewed 1 of 6"
+
+    # Ctrl+Z brings it back, selected.
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.session.table.label(first, S) == "Tshirts"
+    assert first in queue_ids(li) and li.current_pid() == first
+    assert li.view.progress.text() == "reviewed 0 of 6"
+
+    # Space: the label is right. A 'confirmed' correction; the label stays; the product leaves the queue.
+    heels = planted["heels"]
+    li.view.select_row(li.view.model.row_of(heels))
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_Space)
+    assert store.effective()[(heels, confirmed_field(S))] == "Heels"
+    assert win.session.table.label(heels, S) == "Heels"
+    assert heels not in queue_ids(li)
+    assert li.view.progress.text() == "reviewed 1 of 6"
+
+    # N: with the reviewed ones shown, it skips them.
+    li.view.show_reviewed.setChecked(True)
+    assert heels in queue_ids(li)
+    row_h = li.view.model.row_of(heels)
+    li.view.select_row(row_h - 1)
+    key(qtbot, li, Qt.Key.Key_N)
+    assert li.view.table.selectionModel().currentIndex().row() == (row_h + 1) % li.view.model.rowCount()
+    assert li.view.detail.pid == li.current_pid()
+    assert "Reasons" in li.view.detail.reasons.text()
+
+
+def test_bulk_keys_apply_each_products_own_suggestion(make_window, qtbot, planted):
+    win = make_window()
+    li = open_issues(qtbot, win)
+    j1, j2 = planted["jeans"]
+    t1 = planted["tshirts"][0]
+    rows = [li.view.model.row_of(p) for p in (j1, t1)]
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+    sel = QItemSelection()
+    for r in rows:
+        sel.select(li.view.model.index(r, 0), li.view.model.index(r, li.view.model.columnCount() - 1))
+    li.view.table.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    assert sorted(li.selected_pids().tolist()) == sorted([j1, t1])
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_1)
+    t = win.session.table
+    assert t.label(j1, S) == "Trousers" and t.label(t1, S) == "Shirts"  # each its own first suggestion
+    # the second suggestion of a Jeans product is the name's Shorts
+    li.view.select_row(li.view.model.row_of(j2))
+    assert li.queue.table.at[j2, "suggestions"].split("|")[:2] == ["Trousers", "Shorts"]
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_2)
+    assert t.label(j2, S) == "Shorts"
+    assert win.session.store.batches()[-1]["note"] == "accept articleType suggestion 2 (label issues)"
+
+
+def test_grid_bulk_keys_use_each_products_own_prediction(make_window, qtbot):
+    win = make_window()
+    win.set_view("grid")
+    t = win.session.table
+    pids = [p for p in win.model.pids(np.arange(40)).tolist() if len(t.top_k(p, S)) == 3]
+    a, b = next((x, y) for x in pids for y in pids if t.top_k(x, S)[1][0] != t.top_k(y, S)[1][0])
+    win.select_pids([a, b], a)
+    want = {a: t.top_k(a, S)[1][0], b: t.top_k(b, S)[1][0]}
+    win.set_scheme(S)
+    win.grid.setFocus()
+    with qtbot.waitSignal(win.corrected):
+        qtbot.keyClick(win.grid, Qt.Key.Key_2)
+    assert {p: t.label(p, S) for p in (a, b)} == want  # not the current product's second choice for both
+
+
+def test_bulk_exclude_and_accept_above_threshold_then_retrain(make_window, qtbot, store_of, planted):
+    win = make_window(predictions=False)  # the queue needs no active model
+    li = open_issues(qtbot, win)
+    store = store_of(win)
+    li.view.threshold.setValue(0.05)  # only the three Tshirts (image and name: score 0.03)
+    with qtbot.waitSignal(win.corrected):
+        li.view.exclude_button.click()
+    assert set(planted["tshirts"]) <= store.excluded_ids() and planted["heels"] not in store.excluded_ids()
+    li.view.threshold.setValue(0.2)
+    with qtbot.waitSignal(win.corrected):
+        li.view.accept_all_button.click()
+    t = win.session.table
+    assert t.label(planted["heels"], S) == "Flats" and all(t.label(p, S) == "Trousers" for p in planted["jeans"])
+    assert store.batches()[-1]["source"] == "bulk"
+    li.view.retrain_button.click()
+    assert win._retrain_dialog is not None and win._retrain_dialog.isVisible()
+    win._retrain_dialog.close()
+
+
+def test_confirmed_survives_a_restart(make_window, qtbot, planted):
+    win = make_window()
+    li = open_issues(qtbot, win)
+    heels = planted["heels"]
+    li.view.select_row(li.view.model.row_of(heels))
+    with qtbot.waitSignal(win.corrected):
+        li.act_confirm.trigger()  # Review > Label is right
+    win.close()
+    win2 = make_window(predictions=False)
+    li2 = open_issues(qtbot, win2)
+    assert heels not in queue_ids(li2)
+    assert li2.view.progress.text() == "reviewed 1 of 6"
+    assert li2.queue.table.at[heels, "confirmed"]
+
+
+def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, qtbot, monkeypatch, planted):
+    import fashion_review.gui.issues_find as finder
+    from fashion_review.tasks import Cancelled
+
+    win = make_window()
+    li = win.label_issues
+    qtbot.waitUntil(lambda: li.is_settled(), timeout=20000)
+
+    def slow_job(ds, *, mode, folds, epochs, task=None):
+        import time
+
+        for k in range(400):
+            task.report("crossval", k / 400, f"fold 1/{folds}: batch {k}", eta_s=400 - k)
+            if task.cancelled:
+                raise Cancelled()
+            time.sleep(0.01)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(finder, "find_job", slow_job)
+    li.act_find.trigger()  # Review > Find label issues…
+    dlg = li._find_dialog
+    assert dlg is not None and dlg.isVisible() and "minutes" not in dlg.estimate.text()
+    assert "about" in dlg.estimate.text() and "on this CPU" in dlg.estimate.text()
+    dlg.start_button.click()
+    qtbot.waitUntil(lambda: dlg.eta.text().startswith("About"), timeout=10000)
+    assert dlg.bar.value() >= 0 and dlg.cancel_button.isEnabled()
+    with qtbot.waitSignal(dlg._job.current.signals.finished, timeout=10000):
+        dlg.cancel_button.click()
+    assert dlg.status.text().startswith("Cancelled: nothing was written")
+    assert li.stored is not None  # the planted issues loaded at start stay
+
+    from fashion_review.data import open_dataset
+
+    def quick_job(ds, *, mode, folds, epochs, task=None):
+        task.report("crossval", 0.5, "half way", eta_s=3)
+        d = open_dataset(paths.SAMPLE_CATALOG)
+        try:
+            return synthetic_issues(d, image_says={pick(d, "Watches")[0]: "Sunglasses"}, mode=mode, save=False)
+        finally:
+            d.close()
+
+    monkeypatch.setattr(finder, "find_job", quick_job)
+    dlg.mode.setCurrentIndex(1)  # heads mode
+    assert "Heads mode" in dlg.estimate.text() and dlg.epochs.value() == 6
+    with qtbot.waitSignal(dlg.found, timeout=10000):
+        dlg.start_button.click()
+    assert win.view_name == "issues"
+    assert li.stored.mode == "heads" and "heads mode" in li.view.source.text()
+    dlg.close()
+
+
+def test_a_correction_in_the_grid_shows_in_the_queue(make_window, qtbot, planted):
+    win = make_window()
+    li = open_issues(qtbot, win)
+    t1 = planted["tshirts"][0]
+    assert t1 in queue_ids(li)
+    win.act_views["grid"].trigger()
+    win.filter_bar.clear()
+    win.select_pids([t1], t1)
+    with qtbot.waitSignal(win.corrected):
+        win.set_label("Shirts")
+    assert li._dirty  # no rebuild while the queue is hidden
+    win.act_views["issues"].trigger()
+    assert not li._dirty and t1 not in queue_ids(li)
+    assert li.view.progress.text() == "reviewed 1 of 6"
+
+
+def test_act_on_a_class_pair_in_one_step(make_window, qtbot, planted):
+    win = make_window(predictions=False)
+    li = open_issues(qtbot, win)
+    pairs = li.view.pairs.pairs
+    assert pairs[0] == ("Tshirts", "Shirts")  # the pair carrying most flagged products (3)
+    li.view.pairs.clicked.emit(li.view.pairs.model().index(0, 0))  # click the pair
+    assert sorted(queue_ids(li)) == sorted(planted["tshirts"])
+    key(qtbot, li, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all shown
+    assert sorted(li.selected_pids().tolist()) == sorted(planted["tshirts"])
+    with qtbot.waitSignal(win.corrected):
+        key(qtbot, li, Qt.Key.Key_Return)  # one batch for the whole group
+    t = win.session.table
+    assert all(t.label(p, S) == "Shirts" for p in planted["tshirts"])
+    b = win.session.store.batches()[-1]
+    assert b["n_changes"] == 3 and b["source"] == "bulk"
+    assert t.label(planted["heels"], S) == "Heels"  # another pair: untouched
+    # the bulk buttons act on what is shown too
+    li.view.set_pair(("Jeans", "Trousers"))
+    li.view.threshold.setValue(0.5)
+    with qtbot.waitSignal(win.corrected):
+        li.view.exclude_button.click()
+    assert win.session.store.excluded_ids() == set(planted["jeans"])

@@ -1,0 +1,175 @@
+"""The label-issue queue: combined ranking, suggestions, kinds, pairs; and on a real data set, the
+queue following corrections, undo and confirmations (which survive a restart)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _issue_fixtures import pick, synthetic_issues
+from fashion_review.data.corrections import Change, confirmed_field
+from fashion_review.review.issues import ReviewMarks, StoredIssues, latest_issues, load_issues
+from fashion_review.review.queue import build_queue, current_queue
+
+CLASSES = ["Casual Shoes", "Heels", "Tops", "Tshirts"]
+
+
+def _frame() -> pd.DataFrame:
+    rows = [("Men", "Apparel", "Topwear", "Tshirts", "Puma Men Blue T-shirt")] * 30
+    rows += [("Women", "Apparel", "Topwear", "Tops", "Vero Moda Women Red Top")] * 30
+    rows += [("Women", "Footwear", "Shoes", "Heels", "Catwalk Women Black Heels")] * 30
+    rows += [("Men", "Footwear", "Shoes", "Casual Shoes", "Puma Men Casual Shoes")] * 30
+    rows += [("Women", "Footwear", "Shoes", "Flats", "Rocia Women Flats")] * 3  # a class the image model dropped
+    df = pd.DataFrame(rows, columns=["gender", "masterCategory", "subCategory", "articleType", "productDisplayName"])
+    df["baseColour"] = "Black"
+    df.index = pd.Index(np.arange(1, len(df) + 1, dtype=np.int64), name="id")
+    return df
+
+
+def _stored(eff: pd.DataFrame, image: dict[int, str], name: dict[int, str]) -> StoredIssues:
+    ids = eff.index.to_numpy(np.int64)
+    lab = eff["articleType"].to_numpy(dtype=object)
+
+    def peaked(classes, override):
+        p = np.full((len(ids), len(classes)), 0.1 / (len(classes) - 1), np.float32)
+        for r, v in enumerate(lab):
+            target = override.get(int(ids[r]), v)
+            if target in classes:
+                p[r] = 0.1 / (len(classes) - 1)
+                p[r, classes.index(target)] = 0.9
+            else:
+                p[r] = 1 / len(classes)
+        return p
+
+    name_classes = sorted(set(lab))
+    return StoredIssues("cv", ids, {"articleType": CLASSES}, {"articleType": peaked(CLASSES, image)}, ids,
+                        {"articleType": name_classes}, {"articleType": peaked(name_classes, name)},
+                        {"articleType": np.array([name.get(int(i), "").rstrip("s") for i in ids], dtype=object)},
+                        pd.Series(dtype=np.int64), {}, {"mode": "cv", "folds": 4})
+
+
+def test_two_against_one_ranks_first_and_kinds_and_suggestions():
+    eff = _frame()
+    both, photo, name_only, flats_name = 61, 62, 63, 121  # Heels products (61-90) and a Flats one
+    stored = _stored(eff, image={both: "Tops", photo: "Casual Shoes", 91: "Heels"},
+                     name={both: "Tops", name_only: "Tshirts", 64: "Flats"})
+    q = build_queue(stored, eff, "articleType")
+    e = q.entries()
+    assert e.index[0] == both  # image and name against the label
+    assert e.loc[both, "suggestion"] == "Tops" and e.loc[both, "kind"] == "label"
+    reasons = e.loc[both, "reasons"]
+    assert reasons.startswith("image says Tops (0.90, out of sample); name says 'Top' (Tops 0.90)")
+    assert reasons.endswith("label Heels")
+    assert e.loc[photo, "kind"] == "photo"  # the image against name and label
+    assert e.loc[photo, "reasons"].startswith("image against name and label (a wrong photo?)")
+    assert list(e.index) == [both, photo, 91, name_only, 64]  # equal scores: by id
+    assert e.loc[both, "score"] < e.loc[photo, "score"] < e.loc[name_only, "score"]
+    # a class the image model does not know can be suggested (from the name)
+    assert e.loc[64, "suggestion"] == "Flats"
+    # a product whose label the image model does not know: the image says nothing against it
+    assert np.isnan(q.table.loc[flats_name, "image_score"])
+    assert flats_name not in e.index
+    assert set(q.reasons()) == {"image", "name"}
+    assert e.loc[both, "suggestions"].split("|")[0] == "Tops"
+
+
+def test_filters_pairs_and_marks():
+    eff = _frame()
+    stored = _stored(eff, image={61: "Tops", 62: "Tops", 63: "Tops", 1: "Tops"}, name={61: "Tops", 62: "Tops"})
+    q = build_queue(stored, eff, "articleType")
+    pairs = q.pairs()
+    assert pairs.iloc[0][["given", "suggested", "count"]].tolist() == ["Heels", "Tops", 3]
+    assert pairs.iloc[1][["given", "suggested", "count"]].tolist() == ["Tshirts", "Tops", 1]
+    assert set(q.entries(pair=("Heels", "Tops")).index) == {61, 62, 63}
+    assert set(q.entries(reason="name").index) == {61, 62}
+    assert q.entries(kind="photo").index.tolist() == [1, 63]
+    marked = build_queue(stored, eff, "articleType", ReviewMarks({61: "Heels", 62: "Tops"}, {63}))
+    assert 61 not in marked.entries().index  # confirmed as it is now: out of the queue
+    assert 62 in marked.entries().index  # confirmed another label than today's: still in doubt
+    assert marked.entries(show_reviewed=True).index.isin([61]).any()
+    assert marked.progress() == (2, 4)  # 61 confirmed, 63 corrected since, of 4 flagged
+
+
+def test_threshold():
+    eff = _frame()
+    stored = _stored(eff, image={61: "Tops"}, name={62: "Tops"})
+    assert set(build_queue(stored, eff, "articleType").entries().index) == {61, 62}
+    assert set(build_queue(stored, eff, "articleType", threshold=0.15).entries().index) == {61}
+
+
+# -- on a real data set: corrections, undo, confirmations ----------------------------------------
+
+@pytest.fixture
+def sample_ds(sample_dir):
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(sample_dir)
+    yield ds
+    ds.close()
+
+
+def test_queue_follows_a_correction_and_its_undo(sample_ds):
+    ds = sample_ds
+    wrong = pick(ds, "Tshirts", 1)[0]
+    stored = synthetic_issues(ds, image_says={wrong: "Shirts"}, name_says={wrong: "Shirts"})
+    assert wrong in stored.initial["articleType"]
+    q = current_queue(ds, "articleType")
+    assert q.entries().index[0] == wrong and q.entries().loc[wrong, "suggestion"] == "Shirts"
+    assert q.progress() == (0, len(stored.initial["articleType"]))
+    ds.store.correct(wrong, "articleType", "Shirts", old_value="Tshirts")
+    after = current_queue(ds, "articleType")
+    assert wrong not in after.entries().index  # no retraining: the stored probabilities agree with Shirts
+    reviewed, total = after.progress()
+    assert reviewed == 1 and total == len(stored.initial["articleType"])
+    ds.store.undo()
+    back = current_queue(ds, "articleType")
+    assert back.entries().index[0] == wrong and back.progress()[0] == 0
+
+
+def test_confirmed_leaves_the_queue_survives_a_restart_and_undoes(sample_dir, sample_ds):
+    from fashion_review.data import open_dataset
+
+    ds = sample_ds
+    right = pick(ds, "Heels", 1)[0]
+    synthetic_issues(ds, image_says={right: "Flats"}, name_says={right: "Flats"})
+    assert right in current_queue(ds, "articleType").entries().index
+    ds.store.correct(right, confirmed_field("articleType"), "Heels", old_value="", note="label is right")
+    assert right not in current_queue(ds, "articleType").entries().index
+    assert ds.effective().at[right, "articleType"] == "Heels"  # a confirmation changes no label
+    ds.close()
+    again = open_dataset(sample_dir)  # a restart
+    try:
+        q = current_queue(again, "articleType")
+        assert right not in q.entries().index and q.table.loc[right, "confirmed"]
+        assert q.progress()[0] == 1
+        again.store.undo()
+        assert right in current_queue(again, "articleType").entries().index
+        # a confirmation is of one scheme only
+        again.store.correct(right, confirmed_field("gender_master"), "Women Footwear", old_value="")
+        assert right in current_queue(again, "articleType").entries().index
+    finally:
+        again.close()
+
+
+def test_stored_file_round_trip_and_damage(sample_ds, tmp_path):
+    from fashion_review.errors import ModelError
+    from fashion_review.review.issues import issues_path, save_issues
+
+    stored = synthetic_issues(sample_ds, image_says={pick(sample_ds, "Jeans")[0]: "Trousers"}, save=False)
+    path = save_issues(stored, tmp_path / "cv.npz")
+    back = load_issues(path)
+    assert back.mode == "cv" and back.meta["recipe"] == "synthetic"
+    for s in stored.image_probs:
+        np.testing.assert_array_equal(back.image_probs[s], stored.image_probs[s])
+        assert back.image_classes[s] == stored.image_classes[s]
+    for s in stored.initial:
+        np.testing.assert_array_equal(back.initial[s], stored.initial[s])
+    assert back.name_words["articleType"].tolist() == stored.name_words["articleType"].tolist()
+    assert latest_issues(sample_ds.home) is None  # nothing stored under the data set's home yet
+    bad = issues_path(sample_ds.home, "heads")
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(b"not an npz")
+    with pytest.raises(ModelError, match="not a readable label-issues file"):
+        latest_issues(sample_ds.home)
+    assert "heads mode" in StoredIssues("heads", *([None] * 8), meta={"run": "r1"}).label

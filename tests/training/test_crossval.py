@@ -1,0 +1,104 @@
+"""Finding label issues on the tiny real catalog: K-fold cross-validation through train(), heads
+mode on a trained run's backbone, the stored file, and a cancel that leaves nothing behind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import BATCH
+
+pytestmark = pytest.mark.slow
+
+
+def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds, in_tiny_home, corrected,
+                                                                         monkeypatch):
+    from fashion_review.review.issues import issues_path, load_issues
+    from fashion_review.review.queue import current_queue
+    from fashion_review.training import train as train_module
+    from fashion_review.training.issue_finder import find_label_issues
+
+    calls = []
+    real_train = train_module.train
+
+    def spy(ds, recipe, **kw):
+        calls.append(kw["parts"].copy())
+        return real_train(ds, recipe, **kw)
+
+    monkeypatch.setattr(train_module, "train", spy)
+    reports = []
+    from fashion_review.tasks import Task
+
+    stored = find_label_issues(tiny_ds, mode="cv", folds=2, epochs=1, batch_size=BATCH,
+                               task=Task(lambda p: reports.append(p)))
+    assert len(calls) == 2
+    held = [set(p.index[p == "test"]) for p in calls]
+    assert held[0].isdisjoint(held[1])
+    for p, h in zip(calls, held):
+        assert not (set(p.index[p == "train"]) & h) and not (set(p.index[p == "val"]) & h)
+    trained = held[0] | held[1]
+    moved, _new_label, excluded = corrected
+    assert excluded not in trained  # excluded from training: not in any fold ...
+    ids = stored.image_ids.tolist()
+    assert excluded in ids  # ... but predicted (by the mean of the fold models)
+    assert moved in trained
+    for s, p in stored.image_probs.items():
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-4)
+        assert p.shape == (len(ids), len(stored.image_classes[s]))
+    path = issues_path(tiny_ds.home, "cv")
+    back = load_issues(path)
+    assert back.meta["folds"] == 2 and back.meta["epochs"] == 1 and back.meta["recipe"] == "xception-lite"
+    assert back.meta["corrections"] == tiny_ds.store.count() and set(back.meta["seconds"]) >= {"image", "names", "total"}
+    assert "out of sample" in back.label
+    assert not list(path.parent.glob(".cv-*"))  # the fold models are gone
+    phases = {p.phase for p in reports}
+    assert {"crossval", "names", "done"} <= phases
+    fr = [p.fraction for p in reports if p.fraction is not None]
+    assert fr[-1] == 1.0 and max(fr) <= 1.0
+    assert any(p.info.get("eta_s") is not None for p in reports if p.phase == "crossval")
+    q = current_queue(tiny_ds, "articleType")
+    assert len(q.table) > 0 and "image_score" in q.table
+
+
+def test_cancel_keeps_nothing_half_written(tiny_ds, in_tiny_home):
+    from fashion_review.review.issues import issues_dir, issues_path
+    from fashion_review.tasks import Cancelled, Task
+    from fashion_review.training.issue_finder import find_label_issues
+
+    before = issues_path(tiny_ds.home, "cv").read_bytes() if issues_path(tiny_ds.home, "cv").exists() else None
+    task = Task()
+
+    def on_progress(p):
+        if p.phase == "crossval" and p.info.get("step") == "train":
+            task.cancel()
+
+    task._on_progress = on_progress
+    with pytest.raises(Cancelled):
+        find_label_issues(tiny_ds, mode="cv", folds=2, epochs=2, batch_size=BATCH, task=task)
+    after = issues_path(tiny_ds.home, "cv")
+    assert (after.read_bytes() if after.exists() else None) == before
+    assert not list(issues_dir(tiny_ds.home).glob(".cv-*"))
+    assert not list(issues_dir(tiny_ds.home).glob(".*.tmp*"))
+
+
+def test_heads_mode_is_cross_validated_and_says_so(tiny_ds, in_tiny_home, trained_run):
+    from fashion_review.training.crossval import heads_probabilities
+    from fashion_review.training.heads import features_dir
+
+    oos = heads_probabilities(tiny_ds, run=trained_run, folds=2, epochs=1)
+    assert oos.mode == "heads" and oos.info["run"] == trained_run.id
+    assert set(oos.probs) == set(trained_run.schemes)
+    assert (oos.fold >= 0).sum() > 0 and set(np.unique(oos.fold[oos.fold >= 0])) == {0, 1}
+    for p in oos.probs.values():
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-4)
+    assert (features_dir(tiny_ds.home, trained_run.id) / "meta.json").exists()  # the backbone ran once, cached
+
+
+def test_heads_mode_without_a_model_says_what_to_do(tiny_ds, in_tiny_home, monkeypatch):
+    from fashion_review.errors import ModelError
+    from fashion_review.training import registry
+    from fashion_review.training.crossval import heads_probabilities
+
+    monkeypatch.setattr(registry, "active_run", lambda fp: None)
+    with pytest.raises(ModelError, match="heads mode needs an active model"):
+        heads_probabilities(tiny_ds)
