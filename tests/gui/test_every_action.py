@@ -33,6 +33,7 @@ EXPECTED = {
     ("information", "Keyboard shortcuts"),
     ("about", "About Fashion Review"),
     ("shown", "Retrain the model on the corrected labels"),
+    ("shown", "Find label issues"),
 }
 ERROR_WORDS = re.compile(r"fail|error|not callable|traceback|cannot", re.IGNORECASE)
 
@@ -81,6 +82,11 @@ def close_shown_dialogs(win, opened) -> None:
 
 def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialogs, sample_dir):
     ds, run = sample_with_lite_run(sample_dir)
+    # A label-issue queue with known entries, so the queue's own actions (Label is right, Next
+    # unreviewed issue) have something to act on when the Label issues view is the one shown.
+    from _issue_fixtures import pick, synthetic_issues
+
+    synthetic_issues(ds, image_says={pid: "Tshirts" for pid in pick(ds, "Shirts", 3)})
     ds.close()
     win = make_window(predictions=False)
     assert win.session.table.predictions is None  # the run has none stored yet: Predict makes them
@@ -122,6 +128,13 @@ def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialog
                 trigger(where, a, by_key=round_ == 2)
         if round_ == 1:
             assert win.session.table.model_version == run.id, messages[-5:]  # Predict ran the real model
+    # The queue's own actions act in the Label issues view, on a scheme that has issues.
+    win.set_scheme("articleType")
+    win.set_view("issues")
+    qtbot.waitUntil(lambda: win.label_issues.is_settled() and win.label_issues.has_entries(), timeout=30000)
+    for where, a in menu_actions(win):
+        if where.startswith("&Review") and where not in fired:
+            trigger(where, a, by_key=False)
     missing = [w for w, a in actions if w not in fired and a is not quit_action]
     assert not missing, f"never enabled, so never run: {missing}"
 
