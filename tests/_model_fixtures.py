@@ -10,10 +10,13 @@ decoding again.  Imported by name (``tests/`` is on sys.path through its conftes
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from fashion_review import paths
 
@@ -113,3 +116,28 @@ def sample_with_lite_run(sample_dir: Path, activate: bool = True):
     if activate:
         registry.activate(ds.fingerprint, run.id)
     return ds, run
+
+
+def make_reference_folder(folder, ds, *, seen_ids=(), wrong_name_id=None, min_images=None):  # noqa: ANN001, ANN202
+    """A small reference folder as scripts/train_reference.py writes it, from an untrained model."""
+    from fashion_review.modeling import load_recipe, make_model
+    from fashion_review.modeling.recipes import Network
+    from fashion_review.training import reference
+
+    recipe = load_recipe("xception-lite").replace(
+        network=Network(stem=(8, 8), entry=(16, 32), middle_blocks=1, exit=(32, 48)))
+    classes = {s: sorted(ds.usable(s, min_images).unique().tolist()) for s in recipe.schemes}
+    model = make_model(recipe, {s: len(c) for s, c in classes.items()})
+    folder.mkdir(parents=True)
+    reference.write_weights(folder / reference.WEIGHTS_FILE, model)
+    record = {"id": "test-lite", "recipe": recipe.to_dict(), "schemes": list(recipe.schemes), "classes": classes,
+              "image_size": None, "metrics": {"articleType": {"test_accuracy": 0.9}},
+              "trained_on": {"data_set": "a test"}}
+    (folder / reference.REFERENCE_FILE).write_text(json.dumps(record), encoding="utf-8")
+    seen_ids = list(seen_ids)
+    names = ds.catalog.df.loc[seen_ids, "productDisplayName"].to_numpy(dtype=object).copy()
+    if wrong_name_id is not None:
+        names[list(seen_ids).index(wrong_name_id)] = "another product under the same id"
+    reference.write_seen(folder / reference.SEEN_FILE, np.asarray(seen_ids), np.array(["train"] * len(seen_ids)),
+                         names)
+    return model

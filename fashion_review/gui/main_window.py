@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         from fashion_review.gui.label_issues import LabelIssues
 
         self.label_issues = LabelIssues(self)  # the Label issues view, its keys, Review > Find label issues
+
+        from fashion_review.gui.reference_offer import ReferenceOffer
+
+        self.reference_offer = ReferenceOffer(self)  # a catalog with no model: the shipped reference model
         self.set_view(self.settings.view if self.settings.view in VIEWS else "grid")
         self._restore_layout()
         self._update_undo_actions()
@@ -661,6 +665,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No active model yet: choose one (Models > Choose model) or train one "
                                          "(Models > Retrain).", 6000)
             return False
+        return self.predict_with(run)
+
+    def predict_with(self, run) -> bool:  # noqa: ANN001 - a RunInfo, or predict_runner.REFERENCE
+        """Predict the catalog with ``run`` in the worker (progress in the status bar and a dialog)."""
+        if self.session is None:
+            return False
         from fashion_review.gui.predict_runner import PredictionRunner
 
         if self._runner is not None and self._runner.busy:
@@ -982,6 +992,8 @@ class MainWindow(QMainWindow):
         if self._load_job.busy or self._detail_timer.isActive():
             return False
         if self.label_issues is not None and not self.label_issues.is_settled():
+            return False
+        if self._runner is not None and self._runner.busy:  # e.g. the sample's first prediction
             return False
         if self.view_name == "grid":
             first, _ = self.grid.visible_rows()

@@ -13,6 +13,15 @@ from fashion_review import paths  # noqa: E402
 from _gui_helpers import write_active_run  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_reference_model(request, monkeypatch, tmp_path_factory):
+    """The app predicts a catalog without a model of its own with the shipped reference model (the
+    bundled sample at once): GUI tests that are not about it see an install without one, so opening
+    the sample does not start a prediction.  ``@pytest.mark.reference_model`` keeps the real one."""
+    if request.node.get_closest_marker("reference_model") is None:
+        monkeypatch.setattr(paths, "REFERENCE_MODEL", tmp_path_factory.mktemp("no-reference") / "reference-model")
+
+
 def _wait_for_pools():
     from PySide6.QtCore import QThreadPool
 

@@ -12,29 +12,7 @@ from fashion_review.cli import main
 
 pytest.importorskip("keras")
 
-
-def _make_reference(folder, ds, *, seen_ids, wrong_name_id=None):  # noqa: ANN001, ANN202
-    """A small reference folder as scripts/train_reference.py writes it, from an untrained model."""
-    from fashion_review.modeling import load_recipe, make_model
-    from fashion_review.modeling.recipes import Network
-    from fashion_review.training import reference
-
-    recipe = load_recipe("xception-lite").replace(
-        network=Network(stem=(8, 8), entry=(16, 32), middle_blocks=1, exit=(32, 48)))
-    classes = {s: sorted(ds.usable(s, 12).unique().tolist()) for s in recipe.schemes}
-    model = make_model(recipe, {s: len(c) for s, c in classes.items()})
-    folder.mkdir(parents=True)
-    reference.write_weights(folder / reference.WEIGHTS_FILE, model)
-    record = {"id": "test-lite", "recipe": recipe.to_dict(), "schemes": list(recipe.schemes), "classes": classes,
-              "image_size": None, "metrics": {"articleType": {"test_accuracy": 0.9}},
-              "trained_on": {"data_set": "a test"}}
-    (folder / reference.REFERENCE_FILE).write_text(json.dumps(record), encoding="utf-8")
-    names = ds.catalog.df.loc[seen_ids, "productDisplayName"].to_numpy(dtype=object).copy()
-    if wrong_name_id is not None:
-        names[list(seen_ids).index(wrong_name_id)] = "another product under the same id"
-    reference.write_seen(folder / reference.SEEN_FILE, np.asarray(seen_ids), np.array(["train"] * len(seen_ids)),
-                         names)
-    return model
+from _model_fixtures import make_reference_folder  # noqa: E402
 
 
 @pytest.fixture
@@ -46,7 +24,7 @@ def tiny_reference(home_dir, tiny_catalog, tmp_path, monkeypatch):
     with_image = ds.catalog.df.index[ds.catalog.df["has_image"]].to_numpy()
     seen = [int(i) for i in with_image[:10]]
     folder = tmp_path / "reference-model"
-    model = _make_reference(folder, ds, seen_ids=seen, wrong_name_id=seen[-1])
+    model = make_reference_folder(folder, ds, seen_ids=seen, wrong_name_id=seen[-1])
     monkeypatch.setattr(paths, "REFERENCE_MODEL", folder)
     yield ds, folder, seen, model
     ds.close()
