@@ -6,6 +6,9 @@ Each run is a fresh process (offscreen Qt) opening the full shared data set with
 predictions of an active model (the real active run's ``predictions.npz`` when the user's home
 folder has one for this data set, else synthetic predictions over the real classes for every
 product with an image), in a temporary home folder so the user's corrections are never touched.
+``FASHION_REVIEW_BENCH_USER_HOME=HOME`` takes the active run from that home instead of the user's
+(e.g. the full data set with the reference model imported: its real predictions, embeddings
+included, which the app maps from the file on first use instead of reading them at start-up).
 It measures:
 
 * time to interactive: from before the process starts to the window shown with the catalog and
@@ -230,10 +233,12 @@ def prepare_home(data: Path, home: Path) -> str:
     except OSError:
         run_id = ""
     if run_id and (real / "runs" / run_id / "predictions.npz").is_file():
-        (models / "runs" / run_id).mkdir(parents=True, exist_ok=True)
-        os.symlink(real / "runs" / run_id / "predictions.npz", models / "runs" / run_id / "predictions.npz")
+        # the whole run (run.json, split.csv, predictions.npz with its embeddings), linked read-only
+        (models / "runs").mkdir(parents=True, exist_ok=True)
+        os.symlink(real / "runs" / run_id, models / "runs" / run_id, target_is_directory=True)
         (models / "active").write_text(run_id, encoding="utf-8")
-        return f"the active trained run {run_id}"
+        size = (real / "runs" / run_id / "predictions.npz").stat().st_size
+        return f"the active run {run_id} (its real predictions.npz, {size / 2**20:.0f} MiB with the embeddings)"
     ds = open_dataset(data)
     try:
         pred = fake_predictions(ds.effective(), min_images=ds.default_min_images, model_version="synthetic-bench")
