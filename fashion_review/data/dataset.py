@@ -25,6 +25,7 @@ from fashion_review.data.schemes import (
     scheme_labels,
 )
 from fashion_review.data.splits import DEFAULT_SEED, stored_split
+from fashion_review.fsutil import atomic_write_json
 
 EXCLUDED_FIELD = "excluded"
 #: Written into each data set's home folder: where its styles.csv was read from, and when.
@@ -128,9 +129,9 @@ class Dataset:
     def _note_source(self) -> None:
         """Remember where this data set was read from (to find its earlier versions)."""
         try:
-            (self.home / SOURCE_FILE).write_text(json.dumps(
-                {"csv_path": str(self.catalog.csv_path), "images_dir": str(self.catalog.images_dir),
-                 "opened": datetime.now(timezone.utc).isoformat()}), encoding="utf-8")
+            atomic_write_json(self.home / SOURCE_FILE, {
+                "csv_path": str(self.catalog.csv_path), "images_dir": str(self.catalog.images_dir),
+                "opened": datetime.now(timezone.utc).isoformat()}, indent=None)
         except OSError:
             pass  # a read-only home still lets the catalog be browsed
 

@@ -33,7 +33,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
+from fashion_review.fsutil import atomic_write_json, fsync_path, remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.tasks import Task
 
 __all__ = [
@@ -536,14 +536,6 @@ def _remove_stale_tmp_dirs(cache_dir: Path) -> None:
         remove_stale_temp_dirs(cache_dir.parent, prefix)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def build_image_cache(
     ids: Iterable[int] | np.ndarray,
     images_dir: ImageSource,
@@ -605,12 +597,9 @@ def build_image_cache(
         if task is not None:
             task.check()
         for name in ("images.npy", "ids.npy", "status.npy"):
-            _fsync(tmp / name)
+            fsync_path(tmp / name)
         # meta.json last: a folder without it is never accepted.
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
+        atomic_write_json(tmp / "meta.json", meta)
         replace_dir(tmp, cache_dir, old_prefix)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

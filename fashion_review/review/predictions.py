@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_file
 
 
 @dataclass
@@ -72,13 +73,8 @@ def save_predictions(pred: Predictions, path: str | os.PathLike[str]) -> Path:
         arrays[f"probs__{s}"] = np.asarray(pred.probs[s], dtype=np.float32)
         if s in pred.embeddings:
             arrays[f"embedding__{s}"] = np.asarray(pred.embeddings[s], dtype=np.float16)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 

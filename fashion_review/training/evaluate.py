@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_write_text
 from fashion_review.review import metrics
 from fashion_review.tasks import Task
 from fashion_review.training import plots, registry
@@ -134,8 +135,8 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         curves = metrics.pr_curves(g_test, probs[s][test], classes)
         mean_ap = float(np.mean([c.average_precision for c in curves.values()])) if curves else None
 
-        (sdir / "report.txt").write_text(
-            f"{s}: test part, {counts['test']} products, run {run.id}\n\n" + report.text(), encoding="utf-8")
+        atomic_write_text(sdir / "report.txt", f"{s}: test part, {counts['test']} products, run {run.id}\n\n"
+                          + report.text())
         registry.write_json(sdir / "report.json", report.as_dict())
         registry.write_json(sdir / "confusion.json", {
             "scheme": s, "part": "test", "rows": "given (effective label)", "columns": "predicted",
@@ -170,7 +171,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         task.check()
 
     registry.write_json(eval_dir / "summary.json", summary)
-    (eval_dir / "summary.txt").write_text(summary_text(summary), encoding="utf-8")
+    atomic_write_text(eval_dir / "summary.txt", summary_text(summary))
     if out is None:
         registry.update_run(run, metrics=run_metrics, evaluated=summary["evaluated"])
     task.report("evaluate", 1.0, f"evaluation written to {eval_dir}")

@@ -37,7 +37,7 @@ import keras
 import numpy as np
 
 from fashion_review.errors import ModelError
-from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
+from fashion_review.fsutil import atomic_file, atomic_write_json, remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.modeling.factory import backbone_of
 from fashion_review.tasks import Cancelled, Task
 
@@ -336,9 +336,8 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
 
     def save_progress() -> None:
         out.flush()
-        tmp = work / "done.tmp.npy"
-        np.save(tmp, done)
-        os.replace(tmp, work / "done.npy")
+        with atomic_file(work / "done.npy", "wb") as f:
+            np.save(f, done)
 
     try:
         rate = extract_features(feature_model, images, all_ids, out, batch_size=batch_size, task=task,
@@ -471,9 +470,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, data)
 
 
 # --------------------------------------------------------------------------------------------

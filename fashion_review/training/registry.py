@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from fashion_review import paths
 from fashion_review.errors import ModelError
-from fashion_review.fsutil import atomic_file, remove_stale_temp_dirs, temp_name
+from fashion_review.fsutil import atomic_write_json, atomic_write_text, move_into_place, remove_stale_temp_dirs, temp_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,7 +229,7 @@ def activate(fingerprint: str, run_id: str | RunInfo) -> RunInfo:
                              f"({runs_dir(fingerprint)}); only registry runs can be active")
         run_id = run_id.path.name
     run = get_run(str(run_id), fingerprint)
-    _atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.path.name + "\n")
+    atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.path.name + "\n")
     return run
 
 
@@ -245,8 +245,8 @@ def new_run_id(recipe_name: str, schemes: list[str] | tuple[str, ...], when: flo
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a temp file in the same folder, then rename)."""
-    _atomic_write_text(path, json.dumps(data, indent=1, default=_json_default) + "\n")
+    """Write JSON atomically (:func:`fashion_review.fsutil.atomic_write_json`), numpy values as numbers."""
+    atomic_write_json(path, data, default=_json_default)
 
 
 def _json_default(o: Any) -> Any:
@@ -262,12 +262,6 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def update_run(run: RunInfo, **fields: Any) -> RunInfo:
@@ -333,7 +327,7 @@ class RunWriter:
             write_json(self.tmp / RUN_FILE, record)
             if self.out.exists():
                 self.out.rmdir()  # empty (checked above)
-            os.replace(self.tmp, self.out)
+            move_into_place(self.tmp, self.out)
             self.final = self.out
             return RunInfo(self.out, record)
         base = self.run_id
@@ -345,7 +339,7 @@ class RunWriter:
             record = {**record, "id": rid}
             write_json(self.tmp / RUN_FILE, record)
             try:
-                os.rename(self.tmp, target)  # fails if another writer took the name meanwhile
+                move_into_place(self.tmp, target, replace=False)  # fails if another writer took the name
             except OSError:
                 if target.exists():
                     continue
