@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from fashion_review.data.splits import PARTS
 from fashion_review.errors import ModelError
 from fashion_review.fsutil import atomic_write_text
 from fashion_review.review import metrics
@@ -35,7 +36,6 @@ from fashion_review.tasks import Task
 from fashion_review.training import plots, registry
 from fashion_review.training.registry import read_split  # noqa: F401  (re-exported: retrain, tests)
 
-PARTS = ("train", "val", "test")
 _CURVE_POINTS = 200
 
 
@@ -93,9 +93,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         from fashion_review.training.predict import infer, test_time_flip
 
         cache = ensure_image_cache(ds, task)
-        pos = cache.index_of(ids)
-        ok = pos >= 0
-        ok[ok] = cache.ok[pos[ok]]
+        ok, pos = cache.readable(ids)
         ids = ids[ok]
         model = registry.load_model(run)
         task.check()

@@ -30,6 +30,7 @@ import re
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -320,10 +321,17 @@ class RunWriter:
         """The temp folder to write files into."""
         return self.tmp
 
-    def commit(self, record: dict[str, Any]) -> RunInfo:
-        """Write run.json and rename the folder into place; returns the run."""
+    def commit(self, record: dict[str, Any], before_rename: Callable[[str], None] | None = None) -> RunInfo:
+        """Write run.json and rename the folder into place; returns the run.
+
+        ``before_rename(run_id)`` writes the files that carry the run's final id (its predictions)
+        into :attr:`path` just before the rename, and may raise (a cancel) to leave no run at all:
+        a run is in the registry with everything it needs, or not there.
+        """
         if self.out is not None:
             record = {**record, "id": self.run_id}
+            if before_rename is not None:
+                before_rename(self.run_id)
             write_json(self.tmp / RUN_FILE, record)
             if self.out.exists():
                 self.out.rmdir()  # empty (checked above)
@@ -337,6 +345,8 @@ class RunWriter:
             if target.exists():
                 continue
             record = {**record, "id": rid}
+            if before_rename is not None:
+                before_rename(rid)
             write_json(self.tmp / RUN_FILE, record)
             try:
                 move_into_place(self.tmp, target, replace=False)  # fails if another writer took the name

@@ -258,7 +258,7 @@ def test_corrections_survive_a_new_window(make_window, qtbot):
 
 
 def test_set_predictions_replaces_the_cached_ones(make_window):
-    from fashion_review.review.fake import fake_predictions
+    from fakes import fake_predictions
 
     win = make_window(predictions=False)
     assert not win.session.table.has_predictions(S) and not win.act_accept.isEnabled()
@@ -364,7 +364,7 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
     runner_mod = pytest.importorskip("fashion_review.gui.predict_runner")
     from _gui_helpers import write_active_run
 
-    from fashion_review.review.fake import fake_predictions
+    from fakes import fake_predictions
 
     monkeypatch.setattr(runner_mod, "_device_name", lambda: "CPU (test)")  # no Keras import here
     win = make_window(predictions=False)
