@@ -17,6 +17,8 @@ _AREAS = (
     "fashion_review.cli.data_cmds",
     "fashion_review.cli.model_cmds",
     "fashion_review.cli.train_cmds",
+    "fashion_review.cli.edit_cmds",
+    "fashion_review.cli.heads_cmds",
     "fashion_review.cli.gui_cmds",
 )
 

@@ -73,7 +73,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
     """
     run = registry.get_run(run, ds.fingerprint)
     task = task if task is not None else Task()
-    if run.fingerprint and run.fingerprint != ds.fingerprint:
+    if run.fingerprint and ds.fingerprint not in run.fingerprints:
         raise ModelError(f"run {run.id} was trained on data set {run.fingerprint} "
                          f"({run.record.get('data', {}).get('csv', '?')}), not on {ds.fingerprint} "
                          f"({ds.catalog.csv_path}); pass --data for its data set")

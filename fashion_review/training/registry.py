@@ -94,6 +94,12 @@ class RunInfo:
         return str(self.record.get("data", {}).get("fingerprint", ""))
 
     @property
+    def fingerprints(self) -> list[str]:
+        """The data sets it belongs to: the one it was trained on, then the later versions of that
+        styles.csv it was carried over to (:func:`adopt_run`)."""
+        return [self.fingerprint, *[str(f) for f in self.record.get("carried_to", [])]]
+
+    @property
     def created(self) -> str:
         return str(self.record.get("created", ""))
 
@@ -208,18 +214,73 @@ def get_run(run_or_path: str | os.PathLike[str] | RunInfo, fingerprint: str | No
 
 
 def active_run(fingerprint: str) -> RunInfo | None:
-    """The data set's active run, or None (none chosen yet, or the chosen run is gone)."""
+    """The data set's active run, or None (none chosen yet, or the chosen run is gone).
+
+    A new version of a styles.csv (its history carried over, :mod:`fashion_review.data.versions`)
+    that has no active run yet keeps the earlier version's: it is adopted (:func:`adopt_run`) and
+    made active here, so an edit of the file never leaves the app without its model.
+    """
     f = paths.models_home(fingerprint) / ACTIVE
     try:
         run_id = f.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        return None
+        return _follow_earlier_version(fingerprint)
     if not run_id:
         return None
     try:
         return read_run(paths.models_home(fingerprint) / RUNS / run_id)
     except ModelError:  # the run was deleted by hand: no active run
         return None
+
+
+def _follow_earlier_version(fingerprint: str) -> RunInfo | None:
+    from fashion_review.data.versions import carried_from
+
+    earlier = carried_from(fingerprint)
+    run = active_run(earlier) if earlier is not None and earlier != fingerprint else None
+    if run is None:
+        return None
+    adopted = adopt_run(fingerprint, run)
+    return activate(fingerprint, adopted.id)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # files are only ever replaced whole (fsutil), so sharing inodes is safe
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def adopt_run(fingerprint: str, run: RunInfo) -> RunInfo:
+    """A copy of ``run`` (hard links where possible) in ``fingerprint``'s registry, for a later
+    version of the styles.csv it was trained on; its record keeps the data set it was trained on
+    and adds ``carried_to``.  The run's feature cache follows too, so retraining its heads on the
+    new version computes only the new products' features.  Returns the copy (the run itself when
+    it is already there)."""
+    target = runs_dir(fingerprint) / run.path.name
+    if (target / RUN_FILE).exists():
+        return read_run(target)
+    tmp = target.parent / f"{temp_name(_TMP_PREFIX)}-{run.path.name}"
+    try:
+        shutil.copytree(run.path, tmp, copy_function=_link_or_copy)
+        record = dict(run.record)
+        record["carried_to"] = [*record.get("carried_to", []), fingerprint]
+        write_json(tmp / RUN_FILE, record)
+        move_into_place(tmp, target, replace=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    features = paths.home() / "datasets" / run.path.parent.parent.name / "features" / run.path.name
+    new_features = paths.dataset_home(fingerprint) / "features" / run.path.name
+    if features.is_dir() and not new_features.exists():
+        new_features.parent.mkdir(parents=True, exist_ok=True)
+        tmp_f = new_features.parent / f"{temp_name('.adopt-')}-{run.path.name}"
+        try:
+            shutil.copytree(features, tmp_f, copy_function=_link_or_copy)
+            move_into_place(tmp_f, new_features, replace=False)
+        except OSError:
+            shutil.rmtree(tmp_f, ignore_errors=True)  # only a cache: it is recomputed when needed
+    return read_run(target)
 
 
 def activate(fingerprint: str, run_id: str | RunInfo) -> RunInfo:

@@ -284,3 +284,21 @@ def test_a_run_is_whole_or_absent(parent_run, sample_ds, monkeypatch):
     from fashion_review.review.predictions import load_predictions
 
     assert load_predictions(res.run.predictions_path).model_version == res.run.id
+
+
+def test_retrain_heads_command(parent_run, sample_ds, sample_dir, capsys):
+    import json
+
+    from fashion_review.cli import main
+
+    _cache_first(sample_ds, parent_run, LIMIT)
+    rc = main(["retrain-heads", "--data", str(sample_dir), "--limit", str(LIMIT), "--epochs", "1", "--json",
+               "--activate"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["parent"] == parent_run.id and out["active"] is True
+    assert registry.active_run(sample_ds.fingerprint).id == out["run"]
+    assert out["comparison"]["products"] > 0 and set(out["comparison"]["after"]) == set(parent_run.schemes)
+    rc = main(["retrain-heads", "--data", str(sample_dir), "--run", parent_run.id, "--limit", str(LIMIT),
+               "--epochs", "1"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "neither model trained on" in text and "articleType" in text and "before" in text
