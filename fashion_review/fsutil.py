@@ -119,15 +119,31 @@ def move_into_place(src: Path, dst: Path, *, replace: bool = True) -> None:
     fsync_path(Path(dst).parent)
 
 
-def replace_dir(new: Path, final: Path, old_prefix: str) -> None:
-    """Rename the finished folder ``new`` to ``final``, replacing (then deleting) one already there."""
-    old = None
-    if final.exists():
-        old = final.parent / temp_name(old_prefix)
-        os.replace(final, old)
-    move_into_place(new, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def replace_dir(new: Path, final: Path, old_prefix: str, attempts: int = 5) -> None:
+    """Rename the finished folder ``new`` to ``final``, replacing (then deleting) one already there.
+
+    Two writers may finish at once (two workers of a shared home building the same cache): a
+    rename onto a folder another writer has just put in place fails, and is tried again after
+    moving that one aside, so the last writer's folder wins and neither fails.
+    """
+    for attempt in range(attempts):
+        old = None
+        if final.exists():
+            old = final.parent / temp_name(old_prefix)
+            try:
+                os.replace(final, old)
+            except FileNotFoundError:  # another writer moved it aside first
+                old = None
+        try:
+            move_into_place(new, final)
+        except OSError:
+            if not final.exists() or attempt == attempts - 1:
+                raise
+            continue  # another writer installed its folder in between: move it aside, try again
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return
 
 
 @contextmanager

@@ -128,3 +128,17 @@ def test_every_write_goes_through_fsutil():
                 if f.attr in ("write_text", "write_bytes"):
                     offenders.append(f"{path.relative_to(PKG.parent)}:{node.lineno}: .{f.attr}")
     assert offenders == []
+
+
+def test_two_writers_installing_one_folder_at_once_both_succeed(tmp_path):
+    final = tmp_path / "image-cache"
+
+    def install(k: int, r: int) -> None:
+        new = tmp_path / fsutil.temp_name(".image-cache.tmp-")
+        new.mkdir()
+        (new / "meta.json").write_text(f"{k}-{r}")
+        fsutil.replace_dir(new, final, ".image-cache.old-")
+
+    assert _hammer(4, 25, install) == []
+    assert (final / "meta.json").read_text().split("-")[0] in {"0", "1", "2", "3"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image-cache"]  # nothing left aside
