@@ -5,10 +5,11 @@ Keras 3 has no public way to walk a functional model's graph from an output back
 so :func:`split_model` reads three private attributes of Keras' graph: a layer's
 ``_inbound_nodes`` (each with ``parent_nodes``, their ``operation``, and ``output_tensors``) and a
 model's ``_outputs_struct`` (whether its outputs are a dict).  They have been stable through Keras
-3; the range the project allows (``keras>=3.6,<4`` in pyproject.toml, :data:`KERAS_RANGE`) is the
-range ``tests/modeling/test_surgery.py`` runs this module on (CI runs it on the newest Keras and on
-the oldest allowed one).  Should a Keras release change them, that test fails and this file is the
-only one to mend.
+3; the range the project allows (``keras>=3.9,<4`` in pyproject.toml, :data:`KERAS_RANGE`) is the
+range ``tests/modeling/test_surgery.py`` runs this module on: CI runs it on the newest Keras and
+on 3.9.0, the oldest allowed (3.8 and earlier need torchvision for ``Resizing`` under the torch
+backend).  Should a Keras release change them, that test fails and this file is the only one to
+mend.
 
 Backend-neutral Keras; no Qt.
 """
@@ -26,7 +27,7 @@ from fashion_review.errors import ModelError
 from fashion_review.modeling.factory import backbone_of
 
 #: The Keras versions the surgery is tested on; keep equal to the ``keras`` requirement in pyproject.toml.
-KERAS_RANGE = ">=3.6,<4"
+KERAS_RANGE = ">=3.9,<4"
 #: Layers that turn the backbone's feature map into a vector without weights.
 POOLINGS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D")
 

@@ -76,7 +76,7 @@ def test_correction_carries_author_source_time_and_note(store):
 
 
 def test_numpy_style_integer_ids_are_accepted_as_int(store):
-    np = pytest.importorskip("numpy")
+    import numpy as np
     store.correct(np.int64(12), "gender", "Boys", old_value="Men")
     assert store.effective() == {(12, "gender"): "Boys"}
     assert type(next(iter(store.effective()))[0]) is int
