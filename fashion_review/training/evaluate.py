@@ -188,4 +188,8 @@ def summary_text(summary: dict[str, Any]) -> str:
         f1 = f"{m['macro_f1']:10.4f}" if m.get("macro_f1") is not None else f"{'-':>10}"
         lines.append(f"{s:<16}{pct(m['train_accuracy'])}{pct(m['val_accuracy'])}{pct(m['test_accuracy'])}"
                      f"{f1}{m['products']['test']:>8}")
+    unknown = {s: m.get("not_counted", {}).get("unknown_class", 0) for s, m in summary["schemes"].items()}
+    for s, n in unknown.items():
+        if n:
+            lines.append(f"{s}: {n:,} product(s) now in a class the model does not know are not counted")
     return "\n".join(lines) + "\n"

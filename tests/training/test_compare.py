@@ -68,3 +68,14 @@ def test_no_before_when_the_parent_has_no_split_file(two_runs):
     result = compare.compare_on_test(ds, child, parent, Task())
     assert result.before == {} and set(result.after) == set(child.schemes)
     assert "no split file" in result.note
+
+
+def test_evaluations_summary_says_what_it_did_not_count():
+    from fashion_review.training.evaluate import summary_text
+
+    scheme = {"train_accuracy": 0.9, "val_accuracy": 0.8, "test_accuracy": 0.75, "macro_f1": 0.7,
+              "products": {"train": 10, "val": 3, "test": 4}, "not_counted": {"unknown_class": 2, "not_usable_now": 1}}
+    text = summary_text({"run": "r", "recipe": "x", "schemes": {"articleType": scheme,
+                                                                  "subCategory": {**scheme, "not_counted": {}}}})
+    assert "articleType: 2 product(s) now in a class the model does not know are not counted" in text
+    assert "subCategory:" not in text
