@@ -410,8 +410,10 @@ class CorrectionStore:
     ) -> int:
         """Record ``changes`` as one batch, atomically; return its batch id.
 
-        Clears the redo stack (undone batches stay in the history, no longer redoable).
-        Raises TypeError/ValueError for a malformed change, and records nothing then.
+        Clears this session's redo stack (undone batches stay in the history, no longer
+        redoable; another open window keeps its own).  Raises TypeError/ValueError for a malformed
+        change and StaleValueError when a change's old value is not the field's value now (another
+        window changed it), and records nothing then.
         """
         if isinstance(changes, Change):
             raise TypeError("record() takes a sequence of Change; use correct() for one")
