@@ -133,6 +133,25 @@ def _cache_first(ds, run, n):
     return ids
 
 
+_FEATURES: dict[str, Path] = {}  # run id -> a complete cache of its LIMIT products, made once per process
+
+
+def _with_cached_features(ds, run, tmp_path_factory):
+    """This test's home gets the features of the run's LIMIT products, computed once per process and
+    copied, so each test starts from the same state whichever ran before it (and none recomputes)."""
+    import shutil
+
+    final = heads.features_dir(Path(ds.home), run.id)
+    if run.id not in _FEATURES:
+        _cache_first(ds, run, LIMIT)
+        keep = tmp_path_factory.mktemp("features-template") / run.id
+        shutil.copytree(final, keep)
+        _FEATURES[run.id] = keep
+    elif not final.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(_FEATURES[run.id], final)
+
+
 def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(parent_run, sample_ds):
     from fashion_review.review.predictions import load_predictions
     from fashion_review.training.pipeline import ensure_image_cache, labelled_set
@@ -185,8 +204,8 @@ def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(parent_run,
     assert res.feature_stats["computed"] == LIMIT - 96  # the rest came from the cache
 
 
-def test_cancel_leaves_the_registry_unchanged(parent_run, sample_ds):
-    _cache_first(sample_ds, parent_run, LIMIT)
+def test_cancel_leaves_the_registry_unchanged(parent_run, sample_ds, tmp_path_factory):
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
     before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
 
     phases = []
@@ -217,7 +236,7 @@ def test_no_active_run_is_a_clear_error(sample_dir):
         ds.close()
 
 
-def test_parts_come_from_the_parents_own_split(parent_run, sample_ds):
+def test_parts_come_from_the_parents_own_split(parent_run, sample_ds, tmp_path_factory):
     """A copied run, another home, a deleted split file: the backbone's training products stay out
     of the heads' test part, because the parts are read from the parent's split.csv."""
     import pandas as pd
@@ -230,7 +249,7 @@ def test_parts_come_from_the_parents_own_split(parent_run, sample_ds):
     moved = recorded.loc[test_here, "id"].to_numpy()
     recorded.loc[test_here, "part"] = "train"
     recorded.to_csv(parent_run.split_path, index=False)
-    _cache_first(ds, parent_run, LIMIT)
+    _with_cached_features(ds, parent_run, tmp_path_factory)
 
     res = heads.retrain_heads(ds, parent_run, limit=LIMIT, epochs=1, batch_size=64)
     child = registry.read_split(res.run)
@@ -254,12 +273,12 @@ def test_a_parent_without_its_split_file_is_refused(parent_run, sample_ds):
     assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
 
 
-def test_a_run_is_whole_or_absent(parent_run, sample_ds, monkeypatch):
+def test_a_run_is_whole_or_absent(parent_run, sample_ds, monkeypatch, tmp_path_factory):
     """The predictions are written into the run folder before it is renamed into the registry: when
     writing them fails (a full disk) or the job is cancelled then, no run appears."""
     from fashion_review.review import predictions
 
-    _cache_first(sample_ds, parent_run, LIMIT)
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
     before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
 
     def disk_full(pred, path):
@@ -286,12 +305,12 @@ def test_a_run_is_whole_or_absent(parent_run, sample_ds, monkeypatch):
     assert load_predictions(res.run.predictions_path).model_version == res.run.id
 
 
-def test_retrain_heads_command(parent_run, sample_ds, sample_dir, capsys):
+def test_retrain_heads_command(parent_run, sample_ds, sample_dir, capsys, tmp_path_factory):
     import json
 
     from fashion_review.cli import main
 
-    _cache_first(sample_ds, parent_run, LIMIT)
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
     rc = main(["retrain-heads", "--data", str(sample_dir), "--limit", str(LIMIT), "--epochs", "1", "--json",
                "--activate"])
     out = json.loads(capsys.readouterr().out)
