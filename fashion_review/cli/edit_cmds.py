@@ -91,7 +91,10 @@ def cmd_undo_redo(args: argparse.Namespace) -> int:
         batch = store.undo(scope=scope) if undo else store.redo(scope=scope)
         if batch is None:
             others = store.can_undo("any") if undo else store.can_redo("any")
-            hint = " (only batches of a window still open on this data set: --any reaches them)" if others else ""
+            carried = undo and any(b["carried_from"] and b["state"] == "active" for b in store.batches())
+            hint = (" (only batches of a window still open on this data set: --any reaches them)" if others else
+                    " (the corrections made before styles.csv last changed stay: correct the labels again to "
+                    "change them)" if carried else "")
             print(f"nothing to {args.command}{hint}")
             return 1
         changes = [c for c in store.history() if c.batch_id == batch]

@@ -175,7 +175,13 @@ def read_run(folder: str | os.PathLike[str]) -> RunInfo:
 
 
 def list_runs(fingerprint: str) -> list[RunInfo]:
-    """Every complete run of a data set, oldest first (unreadable folders are skipped)."""
+    """Every complete run of a data set, oldest first (unreadable folders are skipped).
+
+    A new version of a styles.csv that never chose a model lists the earlier version's active run,
+    adopted (see :func:`active_run`).
+    """
+    if not (paths.models_home(fingerprint) / ACTIVE).exists():
+        _follow_earlier_version(fingerprint)
     d = paths.models_home(fingerprint) / RUNS
     if not d.is_dir():
         return []

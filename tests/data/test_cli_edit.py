@@ -108,6 +108,11 @@ def test_conflicts_and_resolve(tmp_path, home_dir, capsys):
     assert "id 2 baseColour: kept the curator's value" in capsys.readouterr().out
     assert main(["conflicts", "--data", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["conflicts"] == []
+    assert main(["undo", "--data", str(data)]) == 0  # the resolution taking the file's value
+    assert main(["undo", "--data", str(data)]) == 1  # the earlier file's batches stay
+    assert "before styles.csv last changed" in capsys.readouterr().out
+    assert main(["redo", "--data", str(data)]) == 0
+    capsys.readouterr()
     eff, _ = _effective(data)
     assert (eff.at[1, "articleType"], eff.at[2, "baseColour"]) == ("Tops", "Red")
     assert main(["corrections", "--data", str(data), "--json"]) == 0

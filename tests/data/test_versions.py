@@ -69,7 +69,8 @@ def test_export_written_over_styles_csv_then_reopened_loses_nothing(tmp_path, ho
                           (4, confirmed_field("articleType")): "pending"}
         assert ds2.store.conflicts() == []
         assert not ds2.store.can_undo()  # the carried batches belong to the earlier file
-        active = registry.active_run(ds2.fingerprint)  # the model follows
+        assert [r.id for r in registry.list_runs(ds2.fingerprint)] == [run.id]  # the listing follows ...
+        active = registry.active_run(ds2.fingerprint)  # ... and so does the active model
         assert active is not None and active.id == run.id and ds2.fingerprint in active.fingerprints
         assert active.path.parent == registry.runs_dir(ds2.fingerprint)
         assert (ds2.home / "features" / run.id / "meta.json").exists()  # its feature cache too
