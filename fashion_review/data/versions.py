@@ -57,7 +57,7 @@ def newest_earlier_with(fingerprint: str, csv_path: str | Path, relative: str | 
 def carried_from(fingerprint: str) -> str | None:
     """The fingerprint of the earlier version this data set's history was carried over from."""
     try:
-        info = json.loads((paths.dataset_home(fingerprint) / LINEAGE_FILE).read_text(encoding="utf-8"))
+        info = json.loads((paths.home() / "datasets" / fingerprint / LINEAGE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     value = info.get("carried_from") if isinstance(info, dict) else None
