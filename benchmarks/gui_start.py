@@ -215,9 +215,10 @@ def prepare_home(data: Path, home: Path) -> str:
     """Put cached predictions of an active model for ``data`` into ``home``; say where they came from."""
     os.environ["FASHION_REVIEW_HOME"] = str(home)
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))  # tests/fakes.py: synthetic predictions (test scaffolding)
+    from fakes import fake_predictions
     from fashion_review.data import open_dataset
     from fashion_review.data.catalog import fingerprint_bytes
-    from fashion_review.review.fake import fake_predictions
     from fashion_review.review.predictions import save_predictions
 
     fp = fingerprint_bytes((data / "styles.csv").read_bytes())

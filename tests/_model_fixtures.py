@@ -1,6 +1,6 @@
 """A tiny registry run on the bundled sample, made once per test process.
 
-An untrained multihead model at image size 71 (``training.heads.register_untrained_run``) and the
+An untrained multihead model at image size 71 (:func:`register_untrained_run`) and the
 sample's image cache are built once in a template home; :func:`sample_with_tiny_run` copies the
 run into the caller's home and links the (read-only) image cache there, so each test module
 gets its own registry and corrections without paying for the Xception build and the image
@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,6 @@ def _template(sample_dir: Path) -> dict:
     if _TEMPLATE:
         return _TEMPLATE
     from fashion_review.data import open_dataset
-    from fashion_review.training import heads
     from fashion_review.training.pipeline import ensure_image_cache
 
     root = Path(tempfile.mkdtemp(prefix="fr-model-template-"))
@@ -38,7 +38,7 @@ def _template(sample_dir: Path) -> dict:
         ds = open_dataset(sample_dir)
         try:
             ensure_image_cache(ds)
-            run = heads.register_untrained_run(ds, "xception-multihead", image_size=71)
+            run = register_untrained_run(ds, "xception-multihead", image_size=71)
             _TEMPLATE.update(cache=ds.home / "image-cache", run=run.path, run_id=run.id)
         finally:
             ds.close()
@@ -141,3 +141,45 @@ def make_reference_folder(folder, ds, *, seen_ids=(), wrong_name_id=None, min_im
     reference.write_seen(folder / reference.SEEN_FILE, np.asarray(seen_ids), np.array(["train"] * len(seen_ids)),
                          names)
     return model
+
+
+def register_untrained_run(ds: Any, recipe: str = "xception-multihead", *, image_size: int = 71,
+                           min_images: int | None = None, seed: int = 0) -> Any:
+    """A registry run holding the recipe's model with random weights (not activated).
+
+    For smoke tests and benchmarks on a machine where no model was trained yet: it has the
+    layout of a trained run (model.keras, run.json, split.csv), so prediction and ``retrain_heads`` work.
+    """
+    import time
+
+    import keras
+
+    from fashion_review.modeling import load_recipe, make_model
+    from fashion_review.training import registry
+    from fashion_review.training.pipeline import labelled_set
+
+    rec = load_recipe(recipe)
+    mi = int(ds.default_min_images if min_images is None else min_images)
+    eff = ds.effective()
+    classes = {s: list(ds.class_filter(s, mi, effective=eff).kept) for s in rec.schemes}
+    keras.utils.set_random_seed(seed)
+    if rec.multihead:
+        model = make_model(rec, {s: len(c) for s, c in classes.items()}, image_size=image_size)
+    else:
+        s = rec.schemes[-1]
+        classes = {s: classes[s]}
+        model = make_model(rec, len(classes[s]), scheme=s, image_size=image_size)
+    record = {
+        "format": registry.RUN_FORMAT, "recipe": rec.to_dict(), "schemes": list(classes),
+        "classes": classes, "image_size": image_size, "min_images": mi,
+        "data": {"fingerprint": ds.fingerprint, "min_images": mi},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "corrections": int(ds.store.count()),
+        "metrics": {}, "untrained": True,
+    }
+    # The split a trained run records: which products its (here: untrained) backbone "trained" on.
+    data = labelled_set(ds, list(classes), multihead=rec.multihead, min_images=mi, effective=eff)
+    with registry.RunWriter(ds.fingerprint, registry.new_run_id(f"{rec.name}-untrained", list(classes))) as w:
+        model.save(w.path / registry.MODEL_FILE)
+        registry.write_json(w.path / registry.HISTORY_FILE, {})
+        data.split_frame().to_csv(w.path / registry.SPLIT_FILE, index=False)
+        return w.commit(record)

@@ -1,67 +1,71 @@
-"""The package's layers (shared/STYLE.md): only gui imports Qt; data and review stay free of
-TensorFlow/Keras; nothing on the start-up path imports TensorFlow at module level."""
+"""The package's layers (shared/STYLE.md, docs/ARCHITECTURE.md), as import-linter contracts
+(``[tool.importlinter]`` in pyproject.toml): only gui imports Qt, data and review stay free of
+TensorFlow/Keras, data uses scikit-learn only for the split, and each layer imports only the
+layers below it.  And the start-up path: nothing the window or the command line needs before a
+model runs imports TensorFlow, Keras or torch."""
 
 from __future__ import annotations
 
-import ast
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-PKG = Path(__file__).resolve().parents[1] / "fashion_review"
-QT = ("PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6")
-TF = ("tensorflow", "keras", "tf_keras", "torch", "jax")
-
-
-def imports(path: Path, module_level_only: bool = False) -> list[tuple[str, int]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    nodes = tree.body if module_level_only else ast.walk(tree)
-    found = []
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            found += [(a.name, node.lineno) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.module, node.lineno))
-    return found
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "fashion_review"
+CONFIG = ROOT / "pyproject.toml"
+CONTRACTS = 5
 
 
-def offenders(subpackage: str, banned: tuple[str, ...], module_level_only: bool = False) -> list[str]:
-    out = []
-    root = PKG / subpackage if subpackage else PKG
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(PKG.parent)
-        if not subpackage and rel.parts[1] == "gui":
-            continue
-        for name, line in imports(path, module_level_only):
-            if name.split(".")[0] in banned:
-                out.append(f"{rel}:{line}: imports {name}")
-    return out
+def _lint_imports(cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("lint-imports")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "importlinter.cli"]
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    return subprocess.run([*cmd, "--config", str(CONFIG), "--no-cache"], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=240)
 
 
-def test_only_gui_imports_qt():
-    assert offenders("", QT) == []
+def test_import_contracts_are_kept():
+    res = _lint_imports(ROOT, ROOT)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert f"Contracts: {CONTRACTS} kept, 0 broken." in res.stdout
 
 
-@pytest.mark.parametrize("sub", ["data", "review"])
-def test_core_has_no_tensorflow(sub):
-    if not (PKG / sub).exists():
-        pytest.skip(f"{sub} not written yet")
-    assert offenders(sub, TF) == []
+def test_the_contracts_catch_a_violation(tmp_path):
+    """The same contracts on a copy of the package with one forbidden import break, naming it."""
+    copy = tmp_path / "fashion_review"
+    shutil.copytree(PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "data" / "sneaky.py").write_text("def f():\n    from PySide6 import QtCore\n    import keras\n")
+    (copy / "review" / "upward.py").write_text("from fashion_review.training import registry\n")
+    res = _lint_imports(tmp_path, tmp_path)
+    assert res.returncode != 0
+    out = res.stdout
+    assert re.search(r"Only gui imports Qt BROKEN", out) and "fashion_review.data.sneaky -> PySide6" in out
+    assert "data and review run without TensorFlow, Keras or torch BROKEN" in out
+    assert "fashion_review.review.upward -> fashion_review.training.registry" in out
+    assert f"Contracts: {CONTRACTS - 3} kept, 3 broken." in out
 
 
-@pytest.mark.parametrize("sub", ["gui", "cli", "data"])
-def test_startup_path_imports_no_tensorflow_at_module_level(sub):
-    assert offenders(sub, TF, module_level_only=True) == []
-
-
-def test_walker_sees_violations(tmp_path):
-    bad = tmp_path / "m.py"
-    bad.write_text("import os\nfrom PySide6 import QtCore\ndef f():\n    import tensorflow as tf\n")
-    assert ("PySide6", 2) in imports(bad)
-    assert ("tensorflow", 4) in imports(bad)
-    assert ("tensorflow", 4) not in imports(bad, module_level_only=True)
+def test_startup_path_imports_no_tensorflow():
+    """Importing every module of gui, cli, data and review (what the window and the command line load
+    before a model runs) imports no ML framework: Keras loads only inside the functions that run one."""
+    mods = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for sub in ("gui", "cli", "data", "review")
+        for p in (PKG / sub).rglob("*.py")
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}:\n"
+        "    importlib.import_module(m.removesuffix('.__init__'))\n"
+        "print(','.join(m for m in ('tensorflow', 'keras', 'torch', 'jax') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=240)
+    assert len(mods) > 30
+    assert out.stdout.strip() == ""
 
 
 def test_cli_help_does_not_import_tensorflow_or_qt():

@@ -19,6 +19,8 @@ _AREAS = (
     "fashion_review.cli.train_cmds",
     "fashion_review.cli.review_cmds",
     "fashion_review.cli.issue_cmds",
+    "fashion_review.cli.edit_cmds",
+    "fashion_review.cli.heads_cmds",
     "fashion_review.cli.gui_cmds",
 )
 

@@ -138,9 +138,11 @@ def cmd_export(args) -> int:
     try:
         n = export_catalog(ds, args.out, drop_excluded=args.drop_excluded)
         k = ds.store.count()
+        skipped = len(ds.catalog.skipped_rows)
     finally:
         ds.close()
-    print(f"wrote {plural(n, 'product')} with {plural(k, 'correction')} applied to {args.out}")
+    kept = f"; {plural(skipped, 'row')} the reader skipped kept verbatim" if skipped else ""
+    print(f"wrote {plural(n, 'product')} with {plural(k, 'correction')} applied to {args.out}{kept}")
     return 0
 
 
@@ -148,12 +150,21 @@ def cmd_corrections(args) -> int:
     ds = open_from_args(args)
     try:
         history = ds.store.history()
+        carried = {(c["product_id"], c["field"]): c for c in ds.store.carried()}
+        carried_batches = {b["id"] for b in ds.store.batches() if b["carried_from"]}
+        open_conflicts = len(ds.store.conflicts())
     finally:
         ds.close()
+    if carried and not args.json:
+        print(f"carried over from an earlier version of the styles.csv: {len(carried)} corrected field(s)"
+              + (f", {open_conflicts} conflict(s) to resolve (`fashion-review conflicts`)" if open_conflicts else ""),
+              file=sys.stderr)
     rows = [
         {"seq": c.seq, "batch": c.batch_id, "id": c.product_id, "field": c.field, "old": c.old_value,
          "new": c.new_value, "author": c.author, "source": c.source, "model_version": c.model_version,
-         "note": c.note, "time": c.created_at, "active": c.active}
+         "note": c.note, "time": c.created_at, "active": c.active,
+         "carried": carried[(c.product_id, c.field)]["state"]
+         if c.batch_id in carried_batches and (c.product_id, c.field) in carried else None}
         for c in history
     ]
     if args.json:

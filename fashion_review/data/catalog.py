@@ -115,6 +115,10 @@ class Catalog:
     had_bom: bool = False
     skip_malformed: bool = False
     settings: dict = field(default_factory=dict)
+    #: Rows the reader skipped (a bad or duplicate id, a malformed row with --skip-malformed), as
+    #: ``(line, text)``: the record's physical lines as they are in the file, without the final line
+    #: end.  The export writes them back verbatim, so nothing the reader did not use is lost.
+    skipped_rows: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def malformed_lines(self) -> list[int]:
@@ -222,7 +226,7 @@ def read_settings(path: Path, report: LoadReport) -> dict:
 
 
 def _records(rows, physical: list[str], ncols: int, report: LoadReport, name: str):
-    """Yield ``(line, fields)`` per record, ``line`` being the record's first physical line.
+    """Yield ``(line, end, fields)`` per record: its first and last physical line and its fields.
 
     A quoted field may legitimately span lines.  A quote that is never closed (or closed only
     rows later) would swallow the rows after it; such a record is reported and its lines are
@@ -239,9 +243,9 @@ def _records(rows, physical: list[str], ncols: int, report: LoadReport, name: st
                 line=start,
             )
             for k in range(start, end + 1):
-                yield k, next(csv.reader([physical[k - 1]], quoting=csv.QUOTE_NONE), [])
+                yield k, k, next(csv.reader([physical[k - 1]], quoting=csv.QUOTE_NONE), [])
         else:
-            yield start, fields
+            yield start, end, fields
 
 
 def _quotes_balance(lines: list[str]) -> bool:
@@ -326,7 +330,13 @@ def load_catalog(
     records: list[list[str]] = []
     lines: list[int] = []
     seen: dict[int, int] = {}
-    for line, fields in _records(rows, physical, ncols, report, csv_p.name):
+    skipped: list[tuple[int, str]] = []
+
+    def skip(first: int, last: int) -> None:
+        text = "".join(physical[first - 1:last])
+        skipped.append((first, text[:-2] if text.endswith("\r\n") else text.rstrip("\r\n")))
+
+    for line, end, fields in _records(rows, physical, ncols, report, csv_p.name):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # blank line
         n = len(fields)
@@ -338,6 +348,7 @@ def load_catalog(
                     f"{csv_p.name}:{line}: {n} fields instead of {ncols}; row skipped (--skip-malformed)",
                     line=line,
                 )
+                skip(line, end)
                 continue
             name = ",".join(fields[name_pos : name_pos + extra_n + 1])
             fields = fields[:name_pos] + [name] + fields[name_pos + extra_n + 1 :]
@@ -363,6 +374,7 @@ def load_catalog(
                 line=line,
                 product_id=raw_id,
             )
+            skip(line, end)
             continue
         pid = int(raw_id)
         if pid in seen:
@@ -372,6 +384,7 @@ def load_catalog(
                 line=line,
                 product_id=raw_id,
             )
+            skip(line, end)
             continue
         seen[pid] = line
         fields[id_pos] = raw_id
@@ -419,4 +432,5 @@ def load_catalog(
         line_terminator="\r\n" if crlf else "\n",
         had_bom=had_bom,
         skip_malformed=skip_malformed,
+        skipped_rows=skipped,
     )

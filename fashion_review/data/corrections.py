@@ -12,15 +12,34 @@ A curator can also *confirm* a label ("the label is right"): a correction of the
 changes no label (the effective catalog ignores it), takes a product out of the label-issue queue
 while its label stays the one confirmed, and is undone and redone like any other correction.
 
+**Sessions.**  Each store object is a *session* (a window, a command), recorded with its host and
+process.  Undo and redo reach the batches of this session and of sessions that have ended (a
+closed window, an earlier command), never those of another session still open: two windows on
+one data set each undo their own work (``scope="any"`` asks otherwise).  A change records the old
+value it saw; :meth:`CorrectionStore.record` refuses it (:class:`StaleValueError`, nothing
+recorded) when the value changed underneath, e.g. in another window.
+
+**Versions of styles.csv.**  An edited or grown styles.csv is a new data set (a new
+fingerprint).  :meth:`CorrectionStore.carry_over_from` copies the earlier version's whole history
+into the new version's empty store and compares each corrected field with what the new file
+holds: *applied* (the file now holds the corrected value, e.g. the tool's own export written over
+it), *pending* (the file still holds the old value: the correction applies as before),
+*conflict* (the file changed the field to something else: the curator's value stays in force until
+the curator resolves it with :meth:`CorrectionStore.resolve`) or *orphan* (the product is gone).
+Carried batches belong to the earlier file: undo stops at them.
+
 Only the standard library is used here (no Qt, no TensorFlow).
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,6 +52,7 @@ from fashion_review import paths
 from fashion_review.errors import DataError
 
 __all__ = [
+    "CARRIED_STATES",
     "CONFIRMED",
     "EXCLUDED",
     "FILE_NAME",
@@ -42,17 +62,21 @@ __all__ = [
     "Change",
     "Correction",
     "CorrectionStore",
+    "StaleValueError",
     "confirmed_field",
 ]
 
 #: File name of the store inside a data set's folder.
 FILE_NAME = "corrections.sqlite"
 #: Stored as ``PRAGMA user_version``; bump it (and migrate) when the schema changes.
-SCHEMA_VERSION = 1
+#: 2: batches.session and batches.carried_from, the sessions, carried and lineage tables.
+SCHEMA_VERSION = 2
 #: The special field that says whether a product is excluded from training ("true"/"false").
 EXCLUDED = "excluded"
 #: The correction kind "the label is right": field ``confirmed:<scheme>``, value the label confirmed.
 CONFIRMED = "confirmed"
+#: How a correction carried over from an earlier version of styles.csv stands against the new file.
+CARRIED_STATES = ("applied", "pending", "conflict", "orphan")
 #: Who or what made a batch of corrections.
 SOURCES = ("curator", "prediction", "bulk", "import")
 
@@ -94,7 +118,37 @@ CREATE TABLE IF NOT EXISTS undo_events (
     created_at TEXT    NOT NULL
 );
 """
-_OUR_TABLES = {"batches", "corrections", "undo_events", "sqlite_sequence"}
+# Schema 2 (created, or added to a schema 1 file, on opening).
+_SCHEMA_2 = f"""
+CREATE TABLE IF NOT EXISTS sessions (
+    id         TEXT PRIMARY KEY,
+    host       TEXT    NOT NULL,
+    pid        INTEGER NOT NULL,
+    started_at TEXT    NOT NULL,
+    ended_at   TEXT
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL,
+    csv_path    TEXT NOT NULL,
+    carried_at  TEXT NOT NULL,
+    batches     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS carried (
+    product_id      INTEGER NOT NULL,
+    field           TEXT    NOT NULL,
+    state           TEXT    NOT NULL CHECK (state IN ({", ".join(repr(s) for s in CARRIED_STATES)})),
+    corrected_value TEXT    NOT NULL,
+    file_value      TEXT,
+    resolved        TEXT    CHECK (resolved IS NULL OR resolved IN ('mine', 'file')),
+    resolved_at     TEXT,
+    resolved_by     TEXT,
+    PRIMARY KEY (product_id, field)
+);
+"""
+_OUR_TABLES = {"batches", "corrections", "undo_events", "sqlite_sequence", "sessions", "lineage", "carried"}
+#: Undo / redo scopes: this session and ended ones (the default), or every session.
+SCOPES = ("session", "any")
 
 
 @dataclass(frozen=True)
@@ -136,6 +190,16 @@ class BatchInfo(TypedDict):
     note: str | None
     n_changes: int
     state: BatchState
+    session: str | None  # the session that recorded it (None: before sessions were recorded)
+    carried_from: str | None  # the fingerprint of the earlier styles.csv it was recorded on
+
+
+class StaleValueError(DataError):
+    """A change's old value is not the value the field holds now: it changed underneath."""
+
+    def __init__(self, message: str, stale: list[tuple[Change, str]]) -> None:
+        super().__init__(message)
+        self.stale = stale  # (change, the value the field holds now)
 
 
 def confirmed_field(scheme: str) -> str:
@@ -143,6 +207,20 @@ def confirmed_field(scheme: str) -> str:
     if not scheme or ":" in scheme:
         raise ValueError(f"not a scheme name: {scheme!r}")
     return f"{CONFIRMED}:{scheme}"
+
+
+def _host() -> str:
+    return socket.gethostname() or "localhost"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _now() -> str:
@@ -179,12 +257,20 @@ class CorrectionStore:
     """Corrections of one data set, kept in a SQLite database.
 
     Safe to share between threads (one connection behind a lock) and between processes
-    (SQLite locking).  Use as a context manager, or call :meth:`close`.
+    (SQLite locking).  Use as a context manager, or call :meth:`close` (which ends the session).
+
+    ``base_value(product_id, field)``, when set (``open_dataset`` sets it), gives the value a
+    field holds in the catalog file, or None when unknown; :meth:`record` then checks a change's
+    old value against it where no correction applies.
     """
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        #: This session: host, process and a random part (two stores in one process are two sessions).
+        self.session = f"{_host()}+{os.getpid()}+{uuid.uuid4().hex[:8]}"
+        self.base_value: Callable[[int, str], str | None] | None = None
+        self._closed = False
         self._conn = self._open()
 
     @classmethod
@@ -245,12 +331,18 @@ class CorrectionStore:
             )
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        # Always write once on opening, so a read-only file or folder is reported now
-        # rather than at the curator's first edit.
+        # Always write once on opening (the schema, this session's row), so a read-only file or
+        # folder is reported now rather than at the curator's first edit.
         try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
+            conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA}; {_SCHEMA_2}")
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(batches)")}
+            for col in ("session", "carried_from"):
+                if col not in columns:  # a schema 1 file: add the column (NULL for earlier batches)
+                    conn.execute(f"ALTER TABLE batches ADD COLUMN {col} TEXT")
+            conn.execute("INSERT INTO sessions (id, host, pid, started_at) VALUES (?, ?, ?, ?)",
+                         (self.session, _host(), os.getpid(), _now()))
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -318,8 +410,10 @@ class CorrectionStore:
     ) -> int:
         """Record ``changes`` as one batch, atomically; return its batch id.
 
-        Clears the redo stack (undone batches stay in the history, no longer redoable).
-        Raises TypeError/ValueError for a malformed change, and records nothing then.
+        Clears this session's redo stack (undone batches stay in the history, no longer
+        redoable; another open window keeps its own).  Raises TypeError/ValueError for a malformed
+        change and StaleValueError when a change's old value is not the field's value now (another
+        window changed it), and records nothing then.
         """
         if isinstance(changes, Change):
             raise TypeError("record() takes a sequence of Change; use correct() for one")
@@ -334,20 +428,65 @@ class CorrectionStore:
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str or None, got {value!r}")
         with self._write() as conn:
-            conn.execute("UPDATE batches SET state = 'discarded' WHERE state = 'undone'")
-            cur = conn.execute(
-                "INSERT INTO batches (created_at, author, source, model_version, note)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (_now(), author, source, model_version, note),
-            )
-            batch_id = cur.lastrowid
-            assert batch_id is not None
-            conn.executemany(
-                "INSERT INTO corrections (batch_id, product_id, field, old_value, new_value)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(batch_id, c.product_id, c.field, c.old_value, c.new_value) for c in checked],
-            )
-        return batch_id
+            self._check_old_values(conn, checked)
+            return self._insert_batch(conn, checked, author, source, model_version, note)
+
+    def _insert_batch(self, conn: sqlite3.Connection, checked: list[Change], author: str, source: str,
+                      model_version: str | None, note: str | None) -> int:
+        # A new batch ends what this session could redo (other open sessions keep theirs).
+        reach = self._reachable(conn, "session")
+        undone = [b for (b,) in conn.execute("SELECT id FROM batches WHERE state = 'undone'") if reach(b)]
+        conn.executemany("UPDATE batches SET state = 'discarded' WHERE id = ?", [(b,) for b in undone])
+        cur = conn.execute(
+            "INSERT INTO batches (created_at, author, source, model_version, note, session)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (_now(), author, source, model_version, note, self.session),
+        )
+        batch_id = cur.lastrowid
+        assert batch_id is not None
+        conn.executemany(
+            "INSERT INTO corrections (batch_id, product_id, field, old_value, new_value)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(batch_id, c.product_id, c.field, c.old_value, c.new_value) for c in checked],
+        )
+        return int(batch_id)
+
+    def _current(self, conn: sqlite3.Connection, keys: Sequence[tuple[int, str]],
+                 exclude_batch: int | None = None) -> dict[tuple[int, str], tuple[str, int, str]]:
+        """(product, field) -> (new value, batch, author) of its latest active correction, for ``keys``."""
+        out: dict[tuple[int, str], tuple[str, int, str]] = {}
+        sql = ("SELECT c.new_value, c.batch_id, b.author FROM corrections AS c JOIN batches AS b ON b.id = c.batch_id"
+               " WHERE c.product_id = ? AND c.field = ? AND b.state = 'active' AND b.id IS NOT ?"
+               " ORDER BY c.seq DESC LIMIT 1")
+        for key in dict.fromkeys(keys):
+            row = conn.execute(sql, (key[0], key[1], exclude_batch)).fetchone()
+            if row is not None:
+                out[key] = (row[0], int(row[1]), row[2])
+        return out
+
+    def _check_old_values(self, conn: sqlite3.Connection, changes: Sequence[Change],
+                          exclude_batch: int | None = None, what: str = "The change") -> None:
+        """StaleValueError unless each change's old value is what its field holds now."""
+        now = self._current(conn, [(c.product_id, c.field) for c in changes], exclude_batch)
+        stale: list[tuple[Change, str, str]] = []
+        for c in changes:
+            hit = now.get((c.product_id, c.field))
+            if hit is not None:
+                value, batch, who = hit
+                where = f"batch {batch} by {who}"
+            else:
+                value = self.base_value(c.product_id, c.field) if self.base_value is not None else None
+                where = "the catalog file"
+            if value is not None and value != c.old_value:
+                stale.append((c, value, where))
+        if stale:
+            shown = "; ".join(f"product {c.product_id} {c.field}: it was {c.old_value!r} when the change was "
+                              f"made, it is {v!r} now ({w})" for c, v, w in stale[:5])
+            more = f" (and {len(stale) - 5} more)" if len(stale) > 5 else ""
+            raise StaleValueError(
+                f"{what} was not recorded: {len(stale)} value(s) changed underneath, e.g. in another window: "
+                f"{shown}{more}. Nothing was changed; reload the data set and try again.",
+                [(c, v) for c, v, _ in stale])
 
     def correct(
         self,
@@ -370,25 +509,47 @@ class CorrectionStore:
             note=note,
         )
 
-    def undo(self) -> int | None:
-        """Undo the latest active batch; return its id, or None if there is nothing to undo."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT id FROM batches WHERE state = 'active' ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            self._set_state(conn, row[0], "undone", "undo")
-            return int(row[0])
+    def undo(self, scope: str = "session") -> int | None:
+        """Undo the latest active batch this session may undo; return its id, or None.
 
-    def redo(self) -> int | None:
-        """Redo the most recently undone batch; return its id, or None if there is none."""
+        ``scope="session"``: batches of this session and of ended sessions (never another open
+        window's); ``"any"``: the latest batch of anyone.  Batches carried over from an earlier
+        styles.csv are never undone.  StaleValueError when a later batch changed one of its
+        fields since (undoing it would not bring the old value back).
+        """
         with self._write() as conn:
-            row = self._redoable(conn)
-            if row is None:
+            batch = self._undoable(conn, scope)
+            if batch is None:
                 return None
-            self._set_state(conn, row, "active", "redo")
-            return row
+            rows = conn.execute("SELECT product_id, field, old_value, new_value FROM corrections"
+                                " WHERE batch_id = ?", (batch,)).fetchall()
+            later = self._current(conn, [(r[0], r[1]) for r in rows])
+            moved = [(r, later[(r[0], r[1])]) for r in rows if later.get((r[0], r[1]), (None, batch))[1] > batch]
+            if moved:
+                (pid, fld, _, _), (value, other, who) = moved[0]
+                raise StaleValueError(
+                    f"Batch {batch} was not undone: product {pid} {fld} was changed since by batch {other} "
+                    f"({who}) to {value!r}; undo that one first" + (f" ({len(moved) - 1} more such fields)"
+                                                                     if len(moved) > 1 else "") + ".",
+                    [(Change(r[0], r[1], r[3], r[2]), v) for r, (v, _, _) in moved])
+            self._set_state(conn, batch, "undone", "undo")
+            return batch
+
+    def redo(self, scope: str = "session") -> int | None:
+        """Redo the most recently undone batch this session may redo (see :meth:`undo`); its id or None.
+
+        StaleValueError when one of its fields changed since it was undone (redoing would
+        overwrite that change)."""
+        with self._write() as conn:
+            batch = self._redoable(conn, scope)
+            if batch is None:
+                return None
+            rows = conn.execute("SELECT product_id, field, old_value, new_value FROM corrections"
+                                " WHERE batch_id = ?", (batch,)).fetchall()
+            self._check_old_values(conn, [Change(*r) for r in rows], exclude_batch=batch,
+                                   what=f"Batch {batch} was not redone")
+            self._set_state(conn, batch, "active", "redo")
+            return batch
 
     @staticmethod
     def _set_state(conn: sqlite3.Connection, batch_id: int, state: str, action: str) -> None:
@@ -398,14 +559,43 @@ class CorrectionStore:
             (batch_id, action, _now()),
         )
 
-    @staticmethod
-    def _redoable(conn: sqlite3.Connection) -> int | None:
-        row = conn.execute(
+    def _reachable(self, conn: sqlite3.Connection, scope: str) -> Callable[[int], bool]:
+        """Whether a batch (by id) is within reach of this session's undo / redo."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        info = {int(r[0]): (r[1], r[2]) for r in conn.execute("SELECT id, session, carried_from FROM batches")}
+        if scope == "any":
+            return lambda b: info.get(b, (None, None))[1] is None
+        here = _host()
+        live = set()
+        for sid, host, pid in conn.execute("SELECT id, host, pid FROM sessions WHERE ended_at IS NULL"):
+            if sid != self.session and (host != here or _alive(int(pid))):
+                live.add(sid)  # another window or command still open (another host's: assumed so)
+
+        def ok(b: int) -> bool:
+            session, carried = info.get(b, (None, None))
+            return carried is None and (session == self.session or session not in live)
+
+        return ok
+
+    def _undoable(self, conn: sqlite3.Connection, scope: str) -> int | None:
+        reach = self._reachable(conn, scope)
+        for (b,) in conn.execute("SELECT id FROM batches WHERE state = 'active' ORDER BY id DESC"):
+            if reach(int(b)):
+                return int(b)
+        return None
+
+    def _redoable(self, conn: sqlite3.Connection, scope: str = "session") -> int | None:
+        reach = self._reachable(conn, scope)
+        rows = conn.execute(
             "SELECT b.id FROM batches AS b JOIN undo_events AS e"
             " ON e.batch_id = b.id AND e.action = 'undo'"
-            " WHERE b.state = 'undone' ORDER BY e.id DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else int(row[0])
+            " WHERE b.state = 'undone' ORDER BY e.id DESC"
+        ).fetchall()
+        for (b,) in rows:
+            if reach(int(b)):
+                return int(b)
+        return None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -418,13 +608,22 @@ class CorrectionStore:
                     raise
                 raise self._error(exc) from exc
 
-    def can_undo(self) -> bool:
-        """Whether there is an active batch to undo."""
-        return bool(self._read("SELECT EXISTS (SELECT 1 FROM batches WHERE state = 'active')")[0][0])
+    def _reading(self, fn: Callable[[sqlite3.Connection], object]) -> object:
+        with self._lock:
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.ProgrammingError):
+                    raise
+                raise self._error(exc) from exc
 
-    def can_redo(self) -> bool:
-        """Whether there is an undone batch that can be redone."""
-        return bool(self._read("SELECT EXISTS (SELECT 1 FROM batches WHERE state = 'undone')")[0][0])
+    def can_undo(self, scope: str = "session") -> bool:
+        """Whether there is an active batch this session may undo (see :meth:`undo`)."""
+        return self._reading(lambda conn: self._undoable(conn, scope)) is not None
+
+    def can_redo(self, scope: str = "session") -> bool:
+        """Whether there is an undone batch this session may redo."""
+        return self._reading(lambda conn: self._redoable(conn, scope)) is not None
 
     def history(self, product_id: int | None = None) -> list[Correction]:
         """Every correction ever recorded (of one product, if given), oldest first."""
@@ -444,8 +643,8 @@ class CorrectionStore:
         """Every batch ever recorded, oldest first, with its number of changes and state."""
         rows = self._read(
             "SELECT b.id, b.created_at, b.author, b.source, b.model_version, b.note,"
-            " (SELECT count(*) FROM corrections AS c WHERE c.batch_id = b.id), b.state"
-            " FROM batches AS b ORDER BY b.id"
+            " (SELECT count(*) FROM corrections AS c WHERE c.batch_id = b.id), b.state, b.session,"
+            " b.carried_from FROM batches AS b ORDER BY b.id"
         )
         return [
             BatchInfo(
@@ -457,6 +656,8 @@ class CorrectionStore:
                 note=r[5],
                 n_changes=r[6],
                 state=r[7],
+                session=r[8],
+                carried_from=r[9],
             )
             for r in rows
         ]
@@ -494,11 +695,156 @@ class CorrectionStore:
             )[0][0]
         )
 
+    # -- versions of styles.csv --------------------------------------------------------
+
+    def lineage(self) -> list[dict[str, object]]:
+        """The earlier versions whose history this store carries, oldest first."""
+        rows = self._read("SELECT fingerprint, csv_path, carried_at, batches FROM lineage ORDER BY id")
+        return [{"fingerprint": r[0], "csv_path": r[1], "carried_at": r[2], "batches": r[3]} for r in rows]
+
+    def carry_over_from(self, earlier: str | PathLike[str], fingerprint: str, csv_path: str,
+                        file_value: Callable[[int, str], str | None], file_fields: set[str]) -> dict[str, int]:
+        """Copy the whole history of the earlier version's store ``earlier`` into this (empty) store
+        and classify each corrected field against the new file (see the module docstring).
+
+        ``file_value(product, field)``: the new file's value, None when the product is not in it;
+        ``file_fields``: the fields the file holds (others, like ``excluded``, stay *pending*).
+        Returns the count per state.  DataError when this store already has a history.
+        """
+        earlier = Path(earlier)
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("ATTACH DATABASE ? AS earlier", (str(earlier),))  # not allowed inside a transaction
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    counts = self._carry(conn, earlier, fingerprint, csv_path, file_value, file_fields)
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                        raise self._error(exc) from exc
+                    raise
+            finally:
+                conn.execute("DETACH DATABASE earlier")
+        return counts
+
+    def _carry(self, conn: sqlite3.Connection, earlier: Path, fingerprint: str, csv_path: str,
+               file_value: Callable[[int, str], str | None], file_fields: set[str]) -> dict[str, int]:
+        if conn.execute("SELECT count(*) FROM batches").fetchone()[0]:
+            raise DataError(f"{self.path} already has corrections of its own; the history of "
+                            f"{earlier} was not carried over")
+        cols = {r[1] for r in conn.execute("PRAGMA earlier.table_info(batches)")}
+        if not cols:
+            raise DataError(f"{earlier}: not a corrections database")
+        session = "session" if "session" in cols else "NULL"
+        carried = "carried_from" if "carried_from" in cols else "NULL"
+        conn.execute(
+            "INSERT INTO batches (id, created_at, author, source, model_version, note, state, session,"
+            f" carried_from) SELECT id, created_at, author, source, model_version, note, state, {session},"
+            f" coalesce({carried}, ?) FROM earlier.batches ORDER BY id", (fingerprint,))
+        conn.execute("INSERT INTO corrections (seq, batch_id, product_id, field, old_value, new_value)"
+                     " SELECT seq, batch_id, product_id, field, old_value, new_value FROM earlier.corrections"
+                     " ORDER BY seq")
+        conn.execute("INSERT INTO undo_events (id, batch_id, action, created_at)"
+                     " SELECT id, batch_id, action, created_at FROM earlier.undo_events ORDER BY id")
+        tables = {r[0] for r in conn.execute("SELECT name FROM earlier.sqlite_master WHERE type = 'table'")}
+        if "lineage" in tables:
+            conn.execute("INSERT INTO lineage (fingerprint, csv_path, carried_at, batches)"
+                         " SELECT fingerprint, csv_path, carried_at, batches FROM earlier.lineage ORDER BY id")
+        resolved: dict = {}
+        if "carried" in tables:
+            resolved = {(r[0], r[1]): r[2:] for r in conn.execute(
+                "SELECT product_id, field, resolved, resolved_at, resolved_by, corrected_value, file_value"
+                " FROM earlier.carried WHERE resolved IS NOT NULL")}
+        n = conn.execute("SELECT count(*) FROM earlier.batches").fetchone()[0]
+        conn.execute("INSERT INTO lineage (fingerprint, csv_path, carried_at, batches) VALUES (?, ?, ?, ?)",
+                     (fingerprint, csv_path, _now(), int(n)))
+        counts = dict.fromkeys(CARRIED_STATES, 0)
+        rows = conn.execute(
+            "SELECT c.product_id, c.field, c.new_value, max(c.seq),"
+            " (SELECT c0.old_value FROM corrections AS c0 WHERE c0.product_id = c.product_id"
+            "  AND c0.field = c.field ORDER BY c0.seq LIMIT 1)"
+            " FROM corrections AS c JOIN batches AS b ON b.id = c.batch_id"
+            " WHERE b.state = 'active' GROUP BY c.product_id, c.field").fetchall()
+        out = []
+        for pid, fld, value, _seq, first_old in rows:
+            now = file_value(int(pid), fld)
+            if now is None:
+                state = "orphan"
+            elif fld not in file_fields:
+                state = "pending"
+            elif now == value:
+                state = "applied"
+            elif now == first_old:
+                state = "pending"
+            else:
+                state = "conflict"
+            choice = resolved.get((pid, fld))
+            if state == "conflict" and choice is not None and choice[0] == "mine" and choice[3] == value \
+                    and choice[4] == now:
+                out.append((pid, fld, state, value, now, *choice[:3]))  # the same conflict, resolved before
+            else:
+                out.append((pid, fld, state, value, now, None, None, None))
+            counts[state] += 1
+        conn.executemany("INSERT INTO carried (product_id, field, state, corrected_value, file_value, resolved,"
+                         " resolved_at, resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out)
+        return counts
+
+    def carried(self, state: str | None = None) -> list[dict[str, object]]:
+        """The corrections carried over from the earlier version, with their state against the new file."""
+        sql = ("SELECT product_id, field, state, corrected_value, file_value, resolved, resolved_at, resolved_by"
+               " FROM carried" + (" WHERE state = ?" if state else "") + " ORDER BY product_id, field")
+        rows = self._read(sql, (state,) if state else ())
+        keys = ("product_id", "field", "state", "corrected_value", "file_value", "resolved", "resolved_at",
+                "resolved_by")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def conflicts(self) -> list[dict[str, object]]:
+        """Carried corrections of a field the edited file changed to another value, not yet resolved.
+
+        Until resolved, the curator's value stays in force (nothing a curator did is dropped).
+        """
+        return [c for c in self.carried("conflict") if c["resolved"] is None]
+
+    def resolve(self, product_id: int, field: str, keep: str, *, author: str = "curator") -> int | None:
+        """Resolve a conflict: ``keep="mine"`` keeps the curator's value; ``keep="file"`` takes the
+        file's, recorded as a correction (source "import", undoable).  Returns that batch id (None
+        for "mine")."""
+        if keep not in ("mine", "file"):
+            raise ValueError(f"keep must be 'mine' or 'file', got {keep!r}")
+        with self._write() as conn:
+            row = conn.execute("SELECT corrected_value, file_value, resolved FROM carried WHERE product_id = ?"
+                               " AND field = ? AND state = 'conflict'", (int(product_id), field)).fetchone()
+            if row is None:
+                raise DataError(f"product {product_id} {field}: no conflict with the edited styles.csv to resolve")
+            if row[2] is not None:
+                raise DataError(f"product {product_id} {field}: resolved already (kept {row[2]})")
+            batch = None
+            if keep == "file":
+                now = self._current(conn, [(int(product_id), field)]).get((int(product_id), field))
+                current = now[0] if now is not None else row[0]
+                batch = self._insert_batch(conn, [Change(int(product_id), field, current, row[1])], author,
+                                           "import", None, "conflict with the edited styles.csv: the file's value")
+            conn.execute("UPDATE carried SET resolved = ?, resolved_at = ?, resolved_by = ? WHERE product_id = ?"
+                         " AND field = ?", (keep, _now(), author, int(product_id), field))
+            return batch
+
     # -- closing -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """End this session and close the database (idempotent)."""
         with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (_now(), self.session))
+                except sqlite3.Error:
+                    pass  # a read-only or vanished file: the session then counts as ended by its process
             self._conn.close()
 
     def __enter__(self) -> CorrectionStore:

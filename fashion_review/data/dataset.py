@@ -6,7 +6,6 @@ catalog: the given labels with the active corrections applied.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,11 +23,14 @@ from fashion_review.data.schemes import (
     class_filter,
     scheme_labels,
 )
+from fashion_review.data import versions
 from fashion_review.data.splits import DEFAULT_SEED, stored_split
+from fashion_review.errors import DataError
+from fashion_review.fsutil import atomic_write_json
 
 EXCLUDED_FIELD = "excluded"
 #: Written into each data set's home folder: where its styles.csv was read from, and when.
-SOURCE_FILE = "source.json"
+SOURCE_FILE = versions.SOURCE_FILE
 
 
 @dataclass
@@ -36,6 +38,9 @@ class Dataset:
     catalog: Catalog
     store: CorrectionStore
     _labels_cache: dict = field(default_factory=dict, repr=False)
+    #: What opening carried over from an earlier version of the same styles.csv (data.versions), if anything.
+    carried: dict | None = None
+    carry_problem: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -123,26 +128,29 @@ class Dataset:
         """The same split file of the newest earlier data set read from the same styles.csv."""
         if split_path.exists():
             return None
-        best: tuple[str, Path] | None = None
-        for other in paths.home().joinpath("datasets").glob(f"*/{SOURCE_FILE}"):
-            if other.parent.name == self.fingerprint:
-                continue
-            try:
-                src = json.loads(other.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            candidate = other.parent / "splits" / split_path.name
-            if src.get("csv_path") == str(self.catalog.csv_path) and candidate.exists():
-                if best is None or src.get("opened", "") > best[0]:
-                    best = (src.get("opened", ""), candidate)
-        return best[1] if best else None
+        return versions.newest_earlier_with(self.fingerprint, self.catalog.csv_path, Path("splits") / split_path.name)
+
+    def base_value(self, product_id: int, field: str) -> str | None:
+        """The value ``field`` of a product holds in the file (no corrections), None when unknown.
+
+        ``excluded`` is "false" and a confirmation "" until a correction says otherwise; the
+        corrections store checks a change's old value against this where no correction applies.
+        """
+        if field == EXCLUDED_FIELD:
+            return "false"
+        if field.startswith("confirmed:"):
+            return ""
+        df = self.catalog.df
+        if field not in self.catalog.columns or field == "id" or product_id not in df.index:
+            return None
+        return str(df.at[product_id, field])
 
     def _note_source(self) -> None:
         """Remember where this data set was read from (to find its earlier versions)."""
         try:
-            (self.home / SOURCE_FILE).write_text(json.dumps(
-                {"csv_path": str(self.catalog.csv_path), "images_dir": str(self.catalog.images_dir),
-                 "opened": datetime.now(timezone.utc).isoformat()}), encoding="utf-8")
+            atomic_write_json(self.home / SOURCE_FILE, {
+                "csv_path": str(self.catalog.csv_path), "images_dir": str(self.catalog.images_dir),
+                "opened": datetime.now(timezone.utc).isoformat()}, indent=None)
         except OSError:
             pass  # a read-only home still lets the catalog be browsed
 
@@ -182,5 +190,10 @@ def open_dataset(
     """Load the catalog at ``data`` and open its corrections store."""
     catalog = load_catalog(data, csv_path=csv_path, images_dir=images_dir, skip_malformed=skip_malformed)
     ds = Dataset(catalog, CorrectionStore.for_dataset(catalog.fingerprint))
+    ds.store.base_value = ds.base_value
+    try:
+        ds.carried = versions.carry_over(ds)
+    except DataError as exc:  # e.g. the earlier version's database is damaged: open anyway, say why
+        ds.carry_problem = f"the corrections of the earlier version of {catalog.csv_path} were not carried over: {exc}"
     ds._note_source()
     return ds

@@ -33,7 +33,8 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fashion_review.fsutil import remove_stale_temp_dirs, replace_dir, temp_name
+from fashion_review.data.ids import index_of
+from fashion_review.fsutil import atomic_write_json, fsync_path, remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.tasks import Task
 
 __all__ = [
@@ -514,11 +515,15 @@ class ImageCache:
 
     def index_of(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Positions of ``ids`` in the cache (int64), -1 for ids it does not hold."""
-        query = _as_ids(ids)
-        pos = np.searchsorted(self.ids, query)
-        pos_clipped = np.minimum(pos, max(len(self.ids) - 1, 0))
-        found = (pos < len(self.ids)) & (self.ids[pos_clipped] == query) if len(self.ids) else np.zeros(len(query), bool)
-        return np.where(found, pos, -1).astype(np.int64)
+        return index_of(self.ids, _as_ids(ids))
+
+    def readable(self, ids: Iterable[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, positions)``: which of ``ids`` are in the cache with an image that decoded, and
+        their positions (-1 where not in the cache).  The one "image decodes" test of the program."""
+        pos = self.index_of(ids)
+        ok = pos >= 0
+        ok[ok] = self.ok[pos[ok]]
+        return ok, pos
 
     def get(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """The images of ``ids``, shape (len(ids), 80, 60, 3) uint8 (a copy, not a view)."""
@@ -539,14 +544,6 @@ def _remove_stale_tmp_dirs(cache_dir: Path) -> None:
     """Remove temp folders left by builds that were killed (their process is gone)."""
     for prefix in _tmp_dir_prefixes(cache_dir):
         remove_stale_temp_dirs(cache_dir.parent, prefix)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def build_image_cache(
@@ -610,12 +607,9 @@ def build_image_cache(
         if task is not None:
             task.check()
         for name in ("images.npy", "ids.npy", "status.npy"):
-            _fsync(tmp / name)
+            fsync_path(tmp / name)
         # meta.json last: a folder without it is never accepted.
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
+        atomic_write_json(tmp / "meta.json", meta)
         replace_dir(tmp, cache_dir, old_prefix)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,12 +17,13 @@ twins (``review.duplicates.twin_leaks`` counts them and evaluation reports accur
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from fashion_review.fsutil import atomic_file
 
 PARTS = ("train", "val", "test")
 DEFAULT_SEED = 42
@@ -121,13 +122,8 @@ def read_split_file(path: Path) -> pd.Series | None:
 
 def write_split_file(path: Path, parts: pd.Series) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        parts.sort_index().rename("part").to_frame().to_csv(tmp, index_label="id")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
+        parts.sort_index().rename("part").to_frame().to_csv(f, index_label="id")
 
 
 def stored_split(path: Path, labels: pd.Series, seed: int = DEFAULT_SEED,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,19 @@ from PySide6.QtWidgets import (
 from fashion_review.review import metrics
 from fashion_review.tasks import Cancelled, Progress, Task
 from fashion_review.text import plural
+from fashion_review.training.compare import (  # noqa: F401 (re-exported: the dialog's headless parts)
+    RATES,
+    Estimate,
+    FilterSummary,
+    cached_features,
+    compare_on_test,
+    estimate_full,
+    estimate_heads,
+    filter_summaries,
+    format_duration,
+    measured_train_rate,
+)
+from fashion_review.training.compare import device_kind as _kind
 
 HEADS, FULL = "heads", "full"
 #: What the before / after figures count, in the words the confusion view and `evaluate` use.
@@ -70,129 +83,6 @@ _UNSET = object()
 
 # --------------------------------------------------------------------------------------------
 # Plain functions (no Qt): what the dialog shows and what its worker runs
-
-
-@dataclass
-class FilterSummary:
-    """What the class filter keeps and drops in one scheme with the current corrections."""
-
-    scheme: str
-    min_images: int
-    kept: dict[str, int]  # class -> products with an image, not excluded
-    dropped: dict[str, int]
-    newly_kept: list[str] = field(default_factory=list)  # kept now, unknown to the active model
-    newly_dropped: list[str] = field(default_factory=list)  # known to the active model, dropped now
-
-    @property
-    def images_kept(self) -> int:
-        return int(sum(self.kept.values()))
-
-
-def filter_summaries(ds: Any, schemes: Sequence[str], min_images: int | None = None,
-                     effective: pd.DataFrame | None = None,
-                     model_classes: Mapping[str, Sequence[str]] | None = None) -> dict[str, FilterSummary]:
-    """:meth:`Dataset.class_filter` per scheme, compared with the classes the active model knows."""
-    eff = ds.effective() if effective is None else effective
-    out = {}
-    for s in schemes:
-        cf = ds.class_filter(s, min_images, effective=eff)
-        counts = {str(k): int(v) for k, v in cf.counts_before.items()}
-        kept = {c: counts[c] for c in cf.kept}
-        dropped = {c: counts[c] for c in cf.dropped}
-        known = set(model_classes.get(s, [])) if model_classes else set()
-        out[s] = FilterSummary(s, cf.min_images, kept, dropped,
-                               sorted(set(kept) - known) if known else [],
-                               sorted(known - set(kept)) if known else [])
-    return out
-
-
-#: Images per second by device kind, at 96 x 96, used when the registry holds no measured run.
-#: "train": full training (forward + backward); "features": the backbone alone (inference);
-#: "heads": head-training samples per second on cached features (multihead, 3 heads).
-#: CPU figures: this project's 2-core development machine under load (benchmarks/retrain_heads.py:
-#: 54-72 feature images/s, ~1,300 head-training products/s); GPU figures: an H100-class card.
-#: Estimates only: other machines differ.
-RATES = {
-    "CPU": {"train": 15.0, "features": 55.0, "heads": 1300.0},
-    "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
-}
-
-
-def _kind(device: str | None) -> str:
-    return "GPU" if device and device.upper().startswith("GPU") else "CPU"
-
-
-def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int, device: str | None) -> float | None:
-    """Training images/s of the newest full run of ``recipe`` at ``image_size`` on this kind of device."""
-    for run in reversed(list(runs)):
-        tr = run.record.get("training", {}) if isinstance(run.record.get("training"), dict) else {}
-        if tr.get("heads_only") or run.recipe != recipe or run.image_size != image_size:
-            continue
-        if _kind(tr.get("device")) != _kind(device):
-            continue
-        rate = tr.get("images_per_s")
-        if rate:
-            return float(rate)
-    return None
-
-
-@dataclass
-class Estimate:
-    seconds: float
-    basis: str  # how it was estimated, for the tooltip
-
-    def text(self) -> str:
-        return f"about {format_duration(self.seconds)} (an estimate: {self.basis})"
-
-
-def format_duration(seconds: float) -> str:
-    s = max(0, int(round(seconds)))
-    if s < 90:
-        return f"{s} s"
-    if s < 90 * 60:
-        return f"{round(s / 60)} min"
-    return f"{s / 3600:.1f} h"
-
-
-def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int, device: str | None,
-                  measured: float | None = None) -> Estimate:
-    """Full training: epochs x (train images / training rate + validation images / inference rate)."""
-    scale = (96.0 / image_size) ** 2
-    rates = RATES[_kind(device)]
-    train_rate = measured if measured else rates["train"] * scale
-    infer_rate = rates["features"] * scale
-    secs = epochs * (n_train / train_rate + n_val / infer_rate) + 30.0
-    basis = (f"{train_rate:,.0f} training images/s measured in an earlier run on this device" if measured
-             else f"{train_rate:,.0f} training images/s, typical of a {_kind(device)} at this size")
-    return Estimate(secs, basis)
-
-
-def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int, device: str | None,
-                   feature_rate: float | None = None, n_total: int = 0) -> Estimate:
-    """Heads: backbone features for products not cached yet, then head epochs on cached features."""
-    rates = RATES[_kind(device)]
-    f_rate = feature_rate or rates["features"] * (96.0 / image_size) ** 2
-    secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
-    basis = (f"{plural(n_missing_features, 'image')} through the backbone at {f_rate:,.0f}/s"
-             if n_missing_features else "backbone features already cached")
-    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')}")
-
-
-def cached_features(ds: Any, run_id: str) -> tuple[int, float | None]:
-    """(products whose backbone features of ``run_id`` are cached, the extraction's images/s).
-
-    Reads the cache's ``meta.json`` (layout of :mod:`fashion_review.training.heads`) without
-    importing Keras.
-    """
-    import json
-
-    try:
-        meta = json.loads((ds.home / "features" / run_id / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0, None
-    if not meta.get("complete") or meta.get("run_id") != run_id:
-        return 0, None
-    return int(meta.get("count", 0)), meta.get("images_per_s")
 
 
 @dataclass
@@ -256,49 +146,6 @@ def full_job(ds: Any, recipe: str, *, parent: Any = None, scheme: str | None = N
             shutil.rmtree(run.path, ignore_errors=True)
         raise
     return RetrainOutcome(FULL, run, parent, before, after, time.perf_counter() - t0, timings)
-
-
-def compare_on_test(ds: Any, run: Any, parent: Any, task: Task) -> tuple[dict, dict]:
-    """Per-class reports of ``parent`` (before) and ``run`` (after) on ``run``'s test part, today's labels."""
-    from fashion_review.training import registry
-    from fashion_review.training.evaluate import cached_probs, read_split
-    from fashion_review.training.pipeline import ensure_image_cache
-    from fashion_review.training.predict import infer
-
-    split = read_split(run)
-    test_ids = np.sort(split.index[split.to_numpy() == "test"].to_numpy(np.int64))
-    cache = ensure_image_cache(ds, task)
-    pos = cache.index_of(test_ids)
-    ok = pos >= 0
-    ok[ok] = cache.ok[pos[ok]]
-    test_ids, pos = test_ids[ok], pos[ok]
-    eff = ds.effective()
-    min_images = run.record.get("min_images")
-    labels = {s: ds.usable(s, min_images, eff) for s in run.schemes}
-
-    def reports(r: Any, probs: Mapping[str, np.ndarray]) -> dict[str, metrics.ClassReport]:
-        out = {}
-        for s in run.schemes:
-            if s not in probs:
-                continue
-            names = np.asarray(r.classes[s], dtype=object)[probs[s].argmax(axis=1)]
-            _, g, p = metrics.aligned_labels(labels[s], pd.Series(names, index=test_ids, dtype=object))
-            out[s] = metrics.per_class_report(g, p, run.classes[s])
-        return out
-
-    task.report("evaluate", None, f"scoring the new model on {len(test_ids):,} test products")
-    after_probs, _ = infer(registry.load_model(run), run.schemes, cache.images, pos, task=task, phase="evaluate")
-    after = reports(run, after_probs)
-    before: dict[str, metrics.ClassReport] = {}
-    if parent is not None:
-        common = [s for s in run.schemes if s in parent.schemes]
-        if common:
-            probs = cached_probs(parent, test_ids)
-            if probs is None:
-                task.report("evaluate", None, f"scoring the current model {parent.id} on the same products")
-                probs, _ = infer(registry.load_model(parent), common, cache.images, pos, task=task, phase="evaluate")
-            before = reports(parent, {s: probs[s] for s in common if s in probs})
-    return before, after
 
 
 # --------------------------------------------------------------------------------------------

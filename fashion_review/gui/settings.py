@@ -87,13 +87,11 @@ class AppSettings:
         """Write atomically; False (and nothing written) for a file of a newer version or on error."""
         if getattr(self, "_newer", False):
             return False
-        path = self.path()
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        from fashion_review.fsutil import atomic_write_json
+
         try:
-            tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
+            atomic_write_json(self.path(), asdict(self), indent=2)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return False
         return True
 

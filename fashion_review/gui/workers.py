@@ -102,7 +102,8 @@ class Worker(QRunnable):
 
     Create it on the GUI thread (its signals object is made there).  :meth:`cancel` sets the
     task's cancel flag; the function stops at its next check and the worker emits ``cancelled``
-    (never ``result``) then ``finished``.  A function that raises emits ``errored(message,
+    (never ``result``) then ``finished``; a function that returns all the same (the cancel came
+    after its last check, its work is done) emits ``result``.  A function that raises emits ``errored(message,
     traceback)``.  Pass ``task_arg=None`` for a function that takes no task.
     """
 
@@ -122,6 +123,7 @@ class Worker(QRunnable):
         self.task = Task(self._throttle)
         self.task_arg = task_arg
         self._state = "new"  # new, queued, running, done
+        self._superseded = False
 
     # -- control (GUI thread) -----------------------------------------------------------
 
@@ -137,6 +139,12 @@ class Worker(QRunnable):
 
     def cancel(self) -> None:
         """Ask the function to stop (it notices at its next ``task.check()`` / ``task.cancelled``)."""
+        self.task.cancel()
+
+    def supersede(self) -> None:
+        """Cancel, and drop the result should the function return all the same (a newer job of the
+        same view replaced this one: :class:`SingleJob`)."""
+        self._superseded = True
         self.task.cancel()
 
     @property
@@ -179,10 +187,10 @@ class Worker(QRunnable):
                     sig.errored.emit(message, traceback.format_exc())
                 return
             self._throttle.flush()
-            if self.task.cancelled:
-                sig.cancelled.emit()
+            if self._superseded:
+                sig.cancelled.emit()  # a newer job of the same view replaced it: its result is not wanted
             else:
-                sig.result.emit(value)
+                sig.result.emit(value)  # it returned: its work is done, even if a cancel came after its last check
         finally:
             self._state = "done"
             sig.finished.emit()
@@ -197,7 +205,8 @@ class SingleJob(QObject):
         self.current: Worker | None = None
 
     def start(self, worker: Worker) -> Worker:
-        self.cancel()
+        if self.current is not None and not self.current.is_done:
+            self.current.supersede()  # its result, should it still come, would be stale
         self.current = worker
         worker.signals.finished.connect(self._on_finished)
         return worker.start(self.pool)

@@ -2,7 +2,7 @@
 
 ``fashion-review predict`` and "retrain heads" write, per run, the backbone's pooled features of
 every product with an image under ``HOME/datasets/<fingerprint>/features/<run id>/`` (``ids.npy``,
-``features.npy``, ``meta.json``; the writers are in :mod:`fashion_review.training.heads`).  The
+``features.npy``, ``meta.json``; the writers are in :mod:`fashion_review.training.features`).  The
 app reads them for similar-product search, so the reader lives here, free of Keras.
 """
 
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from fashion_review.data.ids import index_of
 
 FEATURES_VERSION = 2
 
@@ -28,11 +30,7 @@ class FeatureCache:
     meta: dict = field(default_factory=dict)
 
     def index_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        q = np.asarray(ids, dtype=np.int64)
-        pos = np.searchsorted(self.ids, q)
-        clipped = np.minimum(pos, max(len(self.ids) - 1, 0))
-        ok = (pos < len(self.ids)) & (self.ids[clipped] == q) if len(self.ids) else np.zeros(len(q), bool)
-        return np.where(ok, pos, -1)
+        return index_of(self.ids, ids)
 
     def get(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         pos = self.index_of(ids)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fashion_review.data.splits import PARTS as SPLIT_PARTS
+
 #: Split parts a metric can be restricted to; "all" means every usable product.
-PARTS = ("all", "train", "val", "test")
+PARTS = ("all", *SPLIT_PARTS)
 
 
 def _as_str_array(values) -> np.ndarray:  # noqa: ANN001 - any 1-d sequence of labels

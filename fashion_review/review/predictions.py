@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fashion_review.data.ids import index_of
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_file
 
 
 @dataclass
@@ -50,13 +52,7 @@ class Predictions:
 
     def index_of(self, ids) -> np.ndarray:
         """Row of each id in this table, -1 where absent (vectorised)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        order = np.argsort(self.ids, kind="stable")
-        sorted_ids = self.ids[order]
-        pos = np.searchsorted(sorted_ids, ids)
-        pos = np.clip(pos, 0, max(len(sorted_ids) - 1, 0))
-        found = (len(sorted_ids) > 0) & (sorted_ids[pos] == ids) if len(sorted_ids) else np.zeros(len(ids), bool)
-        return np.where(found, order[pos] if len(order) else -1, -1)
+        return index_of(self.ids, ids)
 
 
 def save_predictions(pred: Predictions, path: str | os.PathLike[str]) -> Path:
@@ -72,13 +68,8 @@ def save_predictions(pred: Predictions, path: str | os.PathLike[str]) -> Path:
         arrays[f"probs__{s}"] = np.asarray(pred.probs[s], dtype=np.float32)
         if s in pred.embeddings:
             arrays[f"embedding__{s}"] = np.asarray(pred.embeddings[s], dtype=np.float16)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 

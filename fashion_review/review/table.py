@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fashion_review.data.splits import PARTS  # noqa: F401 (re-exported: filtering)
 from fashion_review.data.schemes import SCHEME_FIELDS, SCHEMES, scheme_labels
 from fashion_review.review.predictions import Predictions
 
@@ -27,7 +28,6 @@ EXCLUDED = "excluded"
 #: The catalog's free-text name column.
 NAME = "productDisplayName"
 #: Split part values; "" means the product is not used by the scheme (no image, excluded, small class).
-PARTS = ("train", "val", "test")
 
 
 def col(kind: str, scheme: str) -> str:

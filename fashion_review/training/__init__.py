@@ -9,7 +9,11 @@
   (imports no Keras at module level: the app lists runs at start-up).
 * :mod:`~fashion_review.training.evaluate`, :mod:`~fashion_review.training.predict`,
   :mod:`~fashion_review.training.plots`.
-* :mod:`~fashion_review.training.heads`: retrain only the heads of a run on corrected labels.
+* :mod:`~fashion_review.training.heads`: retrain only the heads of a run on corrected labels, on
+  the backbone features of :mod:`~fashion_review.training.features` (the cache), the model cut by
+  :mod:`fashion_review.modeling.surgery`.
+* :mod:`~fashion_review.training.compare`: the retrain dialog's numbers, headless (before / after on
+  products neither model trained on, the class filter's effect, time estimates).
 
 Nothing is imported here, so ``import fashion_review.training.registry`` stays light.
 """

@@ -28,14 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from fashion_review.data.splits import PARTS
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_write_text
 from fashion_review.review import metrics
 from fashion_review.tasks import Task
 from fashion_review.text import plural
 from fashion_review.training import plots, registry
 from fashion_review.training.registry import read_split  # noqa: F401  (re-exported: retrain, tests)
 
-PARTS = ("train", "val", "test")
 _CURVE_POINTS = 200
 
 
@@ -73,7 +74,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
     """
     run = registry.get_run(run, ds.fingerprint)
     task = task if task is not None else Task()
-    if run.fingerprint and run.fingerprint != ds.fingerprint:
+    if run.fingerprint and ds.fingerprint not in run.fingerprints:
         raise ModelError(f"run {run.id} was trained on data set {run.fingerprint} "
                          f"({run.record.get('data', {}).get('csv', '?')}), not on {ds.fingerprint} "
                          f"({ds.catalog.csv_path}); pass --data for its data set")
@@ -93,9 +94,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         from fashion_review.training.predict import infer, test_time_flip
 
         cache = ensure_image_cache(ds, task)
-        pos = cache.index_of(ids)
-        ok = pos >= 0
-        ok[ok] = cache.ok[pos[ok]]
+        ok, pos = cache.readable(ids)
         ids = ids[ok]
         model = registry.load_model(run)
         task.check()
@@ -142,8 +141,8 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         curves = metrics.pr_curves(g_test, probs[s][test], classes)
         mean_ap = float(np.mean([c.average_precision for c in curves.values()])) if curves else None
 
-        (sdir / "report.txt").write_text(
-            f"{s}: test part, {plural(counts['test'], 'product')}, run {run.id}\n\n" + report.text(), encoding="utf-8")
+        atomic_write_text(sdir / "report.txt", f"{s}: test part, {plural(counts['test'], 'product')}, run {run.id}\n\n"
+                          + report.text())
         registry.write_json(sdir / "report.json", report.as_dict())
         registry.write_json(sdir / "confusion.json", {
             "scheme": s, "part": "test", "rows": "given (effective label)", "columns": "predicted",
@@ -179,7 +178,7 @@ def evaluate(run: Any, ds: Any, *, task: Task | None = None, out: str | os.PathL
         task.check()
 
     registry.write_json(eval_dir / "summary.json", summary)
-    (eval_dir / "summary.txt").write_text(summary_text(summary), encoding="utf-8")
+    atomic_write_text(eval_dir / "summary.txt", summary_text(summary))
     if out is None:
         registry.update_run(run, metrics=run_metrics, evaluated=summary["evaluated"])
     task.report("evaluate", 1.0, f"evaluation written to {eval_dir}")
@@ -206,7 +205,8 @@ def summary_text(summary: dict[str, Any]) -> str:
               "test w/o twins: test accuracy leaving out the test products with an identical photo (another "
               "id) in the training part; twins: how many those are."]
     unknown = {s: m.get("not_counted", {}).get("unknown_class", 0) for s, m in summary["schemes"].items()}
-    if any(unknown.values()):
-        lines.append("Not counted, in a class the model does not know: "
-                     + ", ".join(f"{s} {n:,}" for s, n in unknown.items() if n) + ".")
+    for s, n in unknown.items():
+        if n:
+            lines.append(f"{s}: {plural(n, 'product')} now in a class the model does not know "
+                         f"{'is' if n == 1 else 'are'} not counted")
     return "\n".join(lines) + "\n"

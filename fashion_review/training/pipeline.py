@@ -35,13 +35,13 @@ import numpy as np
 import pandas as pd
 
 from fashion_review.data.images import CACHE_FOLDER, ensure_image_cache  # noqa: F401 (re-exported)
+from fashion_review.data.splits import PARTS  # noqa: F401 (re-exported)
 from fashion_review.errors import ModelError
+from fashion_review.modeling.losses import IGNORE_LABEL  # noqa: F401 (re-exported)
 from fashion_review.tasks import Task
 
 #: The scheme whose stored split assigns parts to a multihead recipe's products.
 MULTIHEAD_PART_SCHEME = "gender_master"
-IGNORE_LABEL = -1
-PARTS = ("train", "val", "test")
 
 
 @dataclass
@@ -145,9 +145,7 @@ def labelled_set(
     part_arr = parts.to_numpy(dtype=object).astype(str)
     unreadable = 0
     if cache is not None:
-        pos = cache.index_of(id_arr)
-        ok = pos >= 0
-        ok[ok] = cache.ok[pos[ok]]
+        ok, _ = cache.readable(id_arr)
         unreadable = int((~ok).sum())
         id_arr, part_arr = id_arr[ok], part_arr[ok]
     if limit is not None:

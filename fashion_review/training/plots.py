@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fashion_review.fsutil import atomic_file
+
 
 def _figure(width: float, height: float):  # noqa: ANN202
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,9 +26,8 @@ def _figure(width: float, height: float):  # noqa: ANN202
 def _save(fig, path: Path) -> Path:  # noqa: ANN001
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, format="png")
     return path
 
 

@@ -4,7 +4,7 @@
 probabilities and each head's penultimate-layer embedding) and stores the result as
 ``predictions.npz`` in the run folder (or ``out``), which the app opens without Keras.  The same
 pass also yields the backbone features "retrain heads" trains on, and fills that run's feature
-cache (:class:`fashion_review.training.heads.FeatureWriter`), so the first retrain after a predict
+cache (:class:`fashion_review.training.features.FeatureWriter`), so the first retrain after a predict
 does not run the backbone again.
 """
 
@@ -162,9 +162,7 @@ def prediction_ids(ds: Any, cache: Any, limit: int | None = None) -> np.ndarray:
     """Every product with an image that decodes, in catalog order, the first ``limit`` when given."""
     df = ds.catalog.df
     ids = df.index[df["has_image"].to_numpy()].to_numpy(dtype=np.int64)
-    pos = cache.index_of(ids)
-    ok = pos >= 0
-    ok[ok] = cache.ok[pos[ok]]
+    ok, _ = cache.readable(ids)
     ids = ids[ok]
     if limit is not None:
         if limit < 1:
@@ -182,13 +180,14 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
     (phase "predict"; raises Cancelled, leaving any earlier file as it was).
 
     With ``features`` (the default) the same pass also stores the backbone features of the
-    predicted products in the run's feature cache (:mod:`fashion_review.training.heads`: same
+    predicted products in the run's feature cache (:mod:`fashion_review.training.features`: same
     place, key and format), so a "retrain heads" of this run afterwards skips the backbone for
     them.  Skipped when the cache already holds them all, or the model does not split into
     backbone and heads.  The cache is renamed into place only after the whole pass (and the
     predictions file): a cancel or an error leaves the cache as it was.
     """
-    from fashion_review.training import heads
+    from fashion_review.modeling.surgery import split_model
+    from fashion_review.training.features import FeatureWriter
     from fashion_review.training.registry import load_model
 
     run = registry.get_run(run, ds.fingerprint)
@@ -200,15 +199,14 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
     task.check()
     writer = None
     feature_tensor = None
-    if features and len(ids) and heads.FeatureWriter.needed(Path(ds.home), run.backbone_id, ids):
+    if features and len(ids) and FeatureWriter.needed(Path(ds.home), run.backbone_id, ids):
         try:
-            parts = heads.split_model(model, run.schemes)
+            parts = split_model(model, run.schemes)
         except ModelError:
             parts = None  # not a backbone + heads model: predictions only
         if parts is not None:
             feature_tensor = parts.feature_tensor
-            writer = heads.FeatureWriter(Path(ds.home), run.backbone_id, ids,
-                                         [int(d) for d in feature_tensor.shape[1:]], parts.pooled)
+            writer = FeatureWriter(Path(ds.home), run.backbone_id, ids, list(parts.feature_shape), parts.pooled)
     try:
         t0 = time.perf_counter()
         probs, embs = infer(model, run.schemes, cache.images, cache.index_of(ids), batch_size=batch_size,

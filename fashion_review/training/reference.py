@@ -39,6 +39,7 @@ import pandas as pd
 
 from fashion_review import paths
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_file
 from fashion_review.training import registry
 
 REFERENCE_FILE = "reference.json"
@@ -84,7 +85,8 @@ def write_seen(path: Path, ids: np.ndarray, parts: np.ndarray, names: Any) -> No
                           "name_crc": name_crc(names)}).sort_values("id")
     buf = io.StringIO()
     frame.to_csv(buf, index=False)
-    with gzip.GzipFile(path, "wb", mtime=0) as f:  # mtime 0: the same bytes for the same content
+    # mtime 0 and the target's own name in the header: the same bytes for the same content.
+    with atomic_file(path, "wb") as raw, gzip.GzipFile(str(path), "wb", fileobj=raw, mtime=0) as f:
         f.write(buf.getvalue().encode("utf-8"))
 
 
@@ -100,7 +102,7 @@ def read_seen(folder: Path | None = None) -> pd.DataFrame:
 def write_weights(path: Path, model: Any) -> None:
     """The model's weights as float16 arrays ``w000, w001, ...`` in ``model.get_weights()`` order."""
     arrays = {f"w{i:03d}": np.asarray(w, dtype=np.float16) for i, w in enumerate(model.get_weights())}
-    with open(path, "wb") as f:
+    with atomic_file(path, "wb") as f:
         np.savez_compressed(f, **arrays)
 
 

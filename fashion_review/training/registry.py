@@ -33,13 +33,14 @@ import re
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fashion_review import paths
 from fashion_review.errors import ModelError
-from fashion_review.fsutil import atomic_file, remove_stale_temp_dirs, temp_name
+from fashion_review.fsutil import atomic_write_json, atomic_write_text, move_into_place, remove_stale_temp_dirs, temp_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +97,12 @@ class RunInfo:
     def fingerprint(self) -> str:
         """The fingerprint of the data set it was trained on."""
         return str(self.record.get("data", {}).get("fingerprint", ""))
+
+    @property
+    def fingerprints(self) -> list[str]:
+        """The data sets it belongs to: the one it was trained on, then the later versions of that
+        styles.csv it was carried over to (:func:`adopt_run`)."""
+        return [self.fingerprint, *[str(f) for f in self.record.get("carried_to", [])]]
 
     @property
     def created(self) -> str:
@@ -184,7 +191,13 @@ def read_run(folder: str | os.PathLike[str]) -> RunInfo:
 
 
 def list_runs(fingerprint: str) -> list[RunInfo]:
-    """Every complete run of a data set, oldest first (unreadable folders are skipped)."""
+    """Every complete run of a data set, oldest first (unreadable folders are skipped).
+
+    A new version of a styles.csv that never chose a model lists the earlier version's active run,
+    adopted (see :func:`active_run`).
+    """
+    if not (paths.models_home(fingerprint) / ACTIVE).exists():
+        _follow_earlier_version(fingerprint)
     d = paths.models_home(fingerprint) / RUNS
     if not d.is_dir():
         return []
@@ -223,18 +236,73 @@ def get_run(run_or_path: str | os.PathLike[str] | RunInfo, fingerprint: str | No
 
 
 def active_run(fingerprint: str) -> RunInfo | None:
-    """The data set's active run, or None (none chosen yet, or the chosen run is gone)."""
+    """The data set's active run, or None (none chosen yet, or the chosen run is gone).
+
+    A new version of a styles.csv (its history carried over, :mod:`fashion_review.data.versions`)
+    that has no active run yet keeps the earlier version's: it is adopted (:func:`adopt_run`) and
+    made active here, so an edit of the file never leaves the app without its model.
+    """
     f = paths.models_home(fingerprint) / ACTIVE
     try:
         run_id = f.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        return None
+        return _follow_earlier_version(fingerprint)
     if not run_id:
         return None
     try:
         return read_run(paths.models_home(fingerprint) / RUNS / run_id)
     except ModelError:  # the run was deleted by hand: no active run
         return None
+
+
+def _follow_earlier_version(fingerprint: str) -> RunInfo | None:
+    from fashion_review.data.versions import carried_from
+
+    earlier = carried_from(fingerprint)
+    run = active_run(earlier) if earlier is not None and earlier != fingerprint else None
+    if run is None:
+        return None
+    adopted = adopt_run(fingerprint, run)
+    return activate(fingerprint, adopted.id)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # files are only ever replaced whole (fsutil), so sharing inodes is safe
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def adopt_run(fingerprint: str, run: RunInfo) -> RunInfo:
+    """A copy of ``run`` (hard links where possible) in ``fingerprint``'s registry, for a later
+    version of the styles.csv it was trained on; its record keeps the data set it was trained on
+    and adds ``carried_to``.  The run's feature cache follows too, so retraining its heads on the
+    new version computes only the new products' features.  Returns the copy (the run itself when
+    it is already there)."""
+    target = runs_dir(fingerprint) / run.path.name
+    if (target / RUN_FILE).exists():
+        return read_run(target)
+    tmp = target.parent / f"{temp_name(_TMP_PREFIX)}-{run.path.name}"
+    try:
+        shutil.copytree(run.path, tmp, copy_function=_link_or_copy)
+        record = dict(run.record)
+        record["carried_to"] = [*record.get("carried_to", []), fingerprint]
+        write_json(tmp / RUN_FILE, record)
+        move_into_place(tmp, target, replace=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    features = paths.home() / "datasets" / run.path.parent.parent.name / "features" / run.path.name
+    new_features = paths.dataset_home(fingerprint) / "features" / run.path.name
+    if features.is_dir() and not new_features.exists():
+        new_features.parent.mkdir(parents=True, exist_ok=True)
+        tmp_f = new_features.parent / f"{temp_name('.adopt-')}-{run.path.name}"
+        try:
+            shutil.copytree(features, tmp_f, copy_function=_link_or_copy)
+            move_into_place(tmp_f, new_features, replace=False)
+        except OSError:
+            shutil.rmtree(tmp_f, ignore_errors=True)  # only a cache: it is recomputed when needed
+    return read_run(target)
 
 
 def activate(fingerprint: str, run_id: str | RunInfo) -> RunInfo:
@@ -245,7 +313,7 @@ def activate(fingerprint: str, run_id: str | RunInfo) -> RunInfo:
                              f"({runs_dir(fingerprint)}); only registry runs can be active")
         run_id = run_id.path.name
     run = get_run(str(run_id), fingerprint)
-    _atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.path.name + "\n")
+    atomic_write_text(paths.models_home(fingerprint) / ACTIVE, run.path.name + "\n")
     return run
 
 
@@ -261,8 +329,8 @@ def new_run_id(recipe_name: str, schemes: list[str] | tuple[str, ...], when: flo
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a temp file in the same folder, then rename)."""
-    _atomic_write_text(path, json.dumps(data, indent=1, default=_json_default) + "\n")
+    """Write JSON atomically (:func:`fashion_review.fsutil.atomic_write_json`), numpy values as numbers."""
+    atomic_write_json(path, data, default=_json_default)
 
 
 def _json_default(o: Any) -> Any:
@@ -278,12 +346,6 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def update_run(run: RunInfo, **fields: Any) -> RunInfo:
@@ -342,14 +404,21 @@ class RunWriter:
         """The temp folder to write files into."""
         return self.tmp
 
-    def commit(self, record: dict[str, Any]) -> RunInfo:
-        """Write run.json and rename the folder into place; returns the run."""
+    def commit(self, record: dict[str, Any], before_rename: Callable[[str], None] | None = None) -> RunInfo:
+        """Write run.json and rename the folder into place; returns the run.
+
+        ``before_rename(run_id)`` writes the files that carry the run's final id (its predictions)
+        into :attr:`path` just before the rename, and may raise (a cancel) to leave no run at all:
+        a run is in the registry with everything it needs, or not there.
+        """
         if self.out is not None:
             record = {**record, "id": self.run_id}
+            if before_rename is not None:
+                before_rename(self.run_id)
             write_json(self.tmp / RUN_FILE, record)
             if self.out.exists():
                 self.out.rmdir()  # empty (checked above)
-            os.replace(self.tmp, self.out)
+            move_into_place(self.tmp, self.out)
             self.final = self.out
             return RunInfo(self.out, record)
         base = self.run_id
@@ -359,9 +428,11 @@ class RunWriter:
             if target.exists():
                 continue
             record = {**record, "id": rid}
+            if before_rename is not None:
+                before_rename(rid)
             write_json(self.tmp / RUN_FILE, record)
             try:
-                os.rename(self.tmp, target)  # fails if another writer took the name meanwhile
+                move_into_place(self.tmp, target, replace=False)  # fails if another writer took the name
             except OSError:
                 if target.exists():
                     continue
@@ -469,7 +540,7 @@ def _load_heads_run(run: RunInfo):  # noqa: ANN202 - keras.Model
     import keras
 
     from fashion_review.modeling.losses import custom_objects
-    from fashion_review.training.heads import compose
+    from fashion_review.modeling.surgery import compose
 
     try:
         saved = keras.saving.load_model(path, safe_mode=True, compile=False, custom_objects=custom_objects())

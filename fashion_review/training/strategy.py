@@ -15,6 +15,7 @@ imported only when the Keras backend is TensorFlow.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -37,6 +38,65 @@ class Distribution:
 
     def scope(self) -> contextlib.AbstractContextManager:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def fitting(self, model: Any) -> contextlib.AbstractContextManager:
+        """The context ``model.fit`` runs in (see :func:`_multiworker_fit`)."""
+        if self.name == "multiworker" and self.workers > 1:
+            return _multiworker_fit(model)
+        return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _multiworker_fit(model: Any) -> Any:
+    """Let ``fit`` run under MultiWorkerMirroredStrategy with more than one worker.
+
+    Keras 3 (TensorFlow backend, 3.15 here) has two steps that break there, so ``--strategy
+    multiworker`` could never train (found by tests/training/test_multiworker.py, the first test
+    to run it):
+
+    * before the first step it takes one batch to learn the shapes of the inputs and targets, by
+      ``strategy.reduce("MEAN", batch)`` of the whole (images, {scheme: labels}) structure: with
+      several workers a collective all-reduce, which fails on a nested batch (``Attempt to convert
+      a value (PerReplica ...)``) and on uint8 images.  Only shapes and dtypes matter there: this
+      worker's own first replica's batch is used instead, with no collective;
+    * each step's logs (loss, accuracy) are reduced across workers with ``strategy.reduce("MEAN",
+      v, axis=0)``, which fails on a scalar.  The steps return each log as a one-element vector, so
+      that reduce gives the mean over the workers, a scalar again.
+
+    (Private Keras trainer API, the only such use outside modeling/surgery.py; the multiworker
+    test fails should Keras change it.)
+    """
+    import keras
+    import tensorflow as tf
+    from keras import tree
+
+    strategy = model.distribute_strategy
+
+    def local(v: Any) -> Any:
+        return strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v
+
+    def build(iterator: Any = None, data_batch: Any = None) -> None:
+        if iterator is not None and data_batch is None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(local, next(it))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)  # noqa: SLF001 - see the docstring
+
+    def vectors(step: Any) -> Any:
+        def run(data: Any) -> Any:
+            return tree.map_structure(lambda v: tf.reshape(v, [1]) if v.shape.rank == 0 else v, step(data))
+        return run
+
+    model._maybe_symbolic_build = build  # noqa: SLF001
+    model.train_step = vectors(functools.partial(keras.Model.train_step, model))
+    model.test_step = vectors(functools.partial(keras.Model.test_step, model))
+    try:
+        yield
+    finally:
+        for name in ("_maybe_symbolic_build", "train_step", "test_step"):
+            model.__dict__.pop(name, None)
+
 
 
 def parse_tf_config(text: str | None = None) -> dict:

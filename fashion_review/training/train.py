@@ -172,8 +172,9 @@ def train(
         if budget is not None:
             callbacks.append(budget)
         t_fit = time.perf_counter()
-        hist = model.fit(batches.data, validation_data=val_batches.data if val_batches else None,
-                         epochs=recipe.epochs, verbose=0, callbacks=callbacks, shuffle=False)
+        with dist.fitting(model):
+            hist = model.fit(batches.data, validation_data=val_batches.data if val_batches else None,
+                             epochs=recipe.epochs, verbose=0, callbacks=callbacks, shuffle=False)
         fit_seconds = time.perf_counter() - t_fit
         task.check()
         history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}

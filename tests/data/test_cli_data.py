@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,21 +24,8 @@ def _args(cmd, data, tmp_path):
     return [cmd, "--data", str(data), *extra.get(cmd, [])]
 
 
-def _images_module_ready() -> bool:
-    try:
-        return importlib.util.find_spec("fashion_review.data.images") is not None and bool(
-            __import__("fashion_review.data.images", fromlist=["validate_images"]).validate_images)
-    except Exception:
-        return False
-
-
-needs_images = pytest.mark.skipif(not _images_module_ready(), reason="fashion_review.data.images not written yet")
-
-
 @pytest.mark.parametrize("cmd", SUBCOMMANDS)
 def test_each_subcommand_runs_on_the_sample(cmd, sample_dir, tmp_path, capsys):
-    if cmd == "validate" and not _images_module_ready():
-        pytest.skip("fashion_review.data.images not written yet")
     before = tree_digest(sample_dir)
     rc = main(_args(cmd, sample_dir, tmp_path))
     out, err = capsys.readouterr()
@@ -193,7 +179,6 @@ def test_python_m_help_in_a_subprocess(tmp_path):
     assert res.returncode == 0 and "--skip-malformed" in res.stdout and "--min-images" in res.stdout
 
 
-@needs_images
 def test_validate_reports_an_image_that_does_not_decode(tmp_path, capsys):
     data = write_dataset(tmp_path / "d", csv_text(row(1), row(2), row(3), row(4)), [1, 2])
     (data / "images" / "3.jpg").write_bytes(b"this is not a JPEG at all" * 10)

@@ -76,7 +76,7 @@ def test_correction_carries_author_source_time_and_note(store):
 
 
 def test_numpy_style_integer_ids_are_accepted_as_int(store):
-    np = pytest.importorskip("numpy")
+    import numpy as np
     store.correct(np.int64(12), "gender", "Boys", old_value="Men")
     assert store.effective() == {(12, "gender"): "Boys"}
     assert type(next(iter(store.effective()))[0]) is int
@@ -117,6 +117,7 @@ def test_bulk_batch_is_one_batch(store):
     assert info == {
         "id": batch, "created_at": info["created_at"], "author": "curator", "source": "bulk",
         "model_version": None, "note": "relabel selection", "n_changes": 50, "state": "active",
+        "session": store.session, "carried_from": None,
     }
     assert {c.batch_id for c in store.history()} == {batch}
     assert store.undo() == batch
@@ -256,9 +257,70 @@ def test_two_stores_on_one_file_see_each_others_changes(db):
     with CorrectionStore(db) as a, CorrectionStore(db) as b:
         batch = a.correct(1, "gender", "Women", old_value="Men")
         assert b.effective() == {(1, "gender"): "Women"}
-        assert b.undo() == batch
+        assert b.undo() is None and not b.can_undo()  # a's batch: a is still open
+        assert b.undo(scope="any") == batch  # unless asked otherwise
         assert a.effective() == {}
+        assert b.redo() is None  # a's batch, a still open
         assert a.redo() == batch
+
+
+# -- sessions: two windows on one data set -------------------------------------------------
+
+
+def test_undo_in_one_window_never_undoes_the_other_windows_batch(db):
+    with CorrectionStore(db) as a, CorrectionStore(db) as b:
+        ba = a.correct(1, "gender", "Women", old_value="Men", author="ann")
+        bb = b.correct(2, "gender", "Women", old_value="Men", author="bob")  # the latest batch overall
+        assert a.undo() == ba
+        assert b.effective() == {(2, "gender"): "Women"}
+        b2 = b.correct(3, "gender", "Women", old_value="Men")
+        assert a.can_redo() and a.redo() == ba  # b's new batch did not discard a's redo
+        assert b.undo() == b2 and b.undo() == bb and b.undo() is None
+        assert [x["session"] for x in a.batches()] == [a.session, b.session, b.session]
+
+
+def test_a_closed_windows_batches_can_be_undone_later(db):
+    with CorrectionStore(db) as a:
+        batch = a.correct(1, "gender", "Women", old_value="Men")
+    with CorrectionStore(db) as later:
+        assert later.undo() == batch
+
+
+def test_a_change_made_on_a_stale_value_is_refused(db):
+    with CorrectionStore(db) as a, CorrectionStore(db) as b:
+        a.correct(1, "articleType", "Tops", old_value="Shirts", author="ann")
+        # b still shows "Shirts" for product 1 and relabels it: refused, with a message, nothing recorded
+        with pytest.raises(corrections.StaleValueError, match=r"product 1 articleType: it was 'Shirts'.*'Tops'.*ann") as e:
+            b.record([Change(2, "articleType", "Shirts", "Tshirts"), Change(1, "articleType", "Shirts", "Tshirts")])
+        assert [c.product_id for c, _ in e.value.stale] == [1]
+        assert b.effective() == {(1, "articleType"): "Tops"}
+        # with the catalog's own value known, a stale base value is refused too
+        b.base_value = lambda pid, fld: {(3, "articleType"): "Jeans"}.get((pid, fld))
+        with pytest.raises(corrections.StaleValueError, match="catalog file"):
+            b.correct(3, "articleType", "Shorts", old_value="Trousers")
+        assert b.correct(3, "articleType", "Shorts", old_value="Jeans")
+
+
+def test_redo_refuses_to_overwrite_a_later_change(db):
+    with CorrectionStore(db) as a, CorrectionStore(db) as b:
+        batch = a.correct(1, "gender", "Women", old_value="Men")
+        assert a.undo() == batch
+        b.correct(1, "gender", "Boys", old_value="Men")
+        with pytest.raises(corrections.StaleValueError, match="not redone"):
+            a.redo()
+        assert a.effective() == {(1, "gender"): "Boys"}
+
+
+def test_schema_1_file_is_migrated_in_place(db):
+    raw = _raw(db)
+    raw.executescript(corrections._SCHEMA + "; PRAGMA user_version = 1;")
+    raw.execute("INSERT INTO batches (created_at, author, source) VALUES ('2026-01-01T00:00:00+00:00', 'old', 'curator')")
+    raw.execute("INSERT INTO corrections (batch_id, product_id, field, old_value, new_value) VALUES (1, 5, 'gender', 'Men', 'Women')")
+    raw.close()
+    with CorrectionStore(db) as s:
+        assert s.effective() == {(5, "gender"): "Women"}
+        assert s.batches()[0]["session"] is None
+        assert s.undo() == 1  # a batch from before sessions: its session has ended
 
 
 # -- exclusion and counts ---------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from fashion_review import paths
-from fashion_review.review.fake import fake_predictions
+from fakes import fake_predictions
 from fashion_review.review.predictions import save_predictions
 
 RUN_ID = "test-run"

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from fashion_review import paths
-from fashion_review.review.fake import fake_predictions
+from fakes import fake_predictions  # noqa: E402
 from fashion_review.review.predictions import save_predictions
 
 from _gui_helpers import rows_of  # noqa: E402

@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from _model_fixtures import sample_with_tiny_run
 
-pytest.importorskip("keras")
-
-from _model_fixtures import sample_with_tiny_run  # noqa: E402
-
-from fashion_review.gui import retrain  # noqa: E402
-from fashion_review.training import registry  # noqa: E402
+from fashion_review.gui import retrain
+from fashion_review.training import registry
 
 LIMIT = 160
 
@@ -41,6 +38,7 @@ def env(tmp_path_factory, sample_dir):
 def dialog(env, qtbot, monkeypatch):
     ds, run, home = env
     monkeypatch.setenv("FASHION_REVIEW_HOME", str(home))
+    registry.activate(ds.fingerprint, run.id)  # each test starts from the untrained run, in any order
     dlg = retrain.RetrainDialog(ds, limit=LIMIT, image_size=71, device="CPU", ask_to_activate=False)
     qtbot.addWidget(dlg)
     dlg.show()
@@ -105,7 +103,6 @@ def test_heads_retrain_to_completion_then_activate(dialog, env, qtbot):
     with qtbot.waitSignal(dialog.activated, timeout=5000) as act:
         dialog.activate_button.click()
     assert act.args[0].id == out.run.id == registry.active_run(ds.fingerprint).id
-    registry.activate(ds.fingerprint, run.id)  # put the untrained run back for the next tests
 
 
 def test_full_retrain_to_completion(dialog, env, qtbot):

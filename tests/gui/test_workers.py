@@ -68,6 +68,54 @@ def test_cancel_path(qtbot):
     assert results == [] and w.is_cancelled
 
 
+def test_a_function_that_returns_is_a_result_even_when_cancel_came_late(qtbot):
+    """Cancel asked after the function's last check: it finished its work (a run written), so the
+    GUI must hear "result", not "cancelled" (which would tell the user nothing was written)."""
+    checked, asked, may_return = threading.Event(), threading.Event(), threading.Event()
+
+    def finish_anyway(*, task):
+        task.check()
+        checked.set()
+        asked.wait(5)  # the cancel arrives after the last check
+        may_return.set()
+        return "run written"
+
+    w = Worker(finish_anyway)
+    results, cancelled = [], []
+    w.signals.result.connect(results.append)
+    w.signals.cancelled.connect(lambda: cancelled.append(True))
+    w.start(long_pool())
+    qtbot.waitUntil(checked.is_set, timeout=5000)
+    with qtbot.waitSignal(w.signals.finished, timeout=5000):
+        w.cancel()
+        asked.set()
+    assert may_return.is_set()
+    assert results == ["run written"] and cancelled == []
+
+
+def test_a_superseded_job_never_delivers_its_result(qtbot):
+    """SingleJob: the job a newer one replaced may still return; its (stale) result is dropped."""
+    asked, go = threading.Event(), threading.Event()
+
+    def slow(value, *, task):
+        asked.set()
+        go.wait(5)
+        return value
+
+    jobs = SingleJob()
+    results = []
+    first = Worker(slow, "old")
+    first.signals.result.connect(results.append)
+    jobs.start(first)
+    qtbot.waitUntil(asked.is_set, timeout=5000)
+    second = Worker(lambda value, *, task: value, "new")
+    second.signals.result.connect(results.append)
+    with qtbot.waitSignals([first.signals.cancelled, second.signals.result], timeout=5000):
+        jobs.start(second)
+        go.set()
+    assert results == ["new"]
+
+
 def test_cancel_before_start_never_runs(qtbot):
     ran = []
     w = Worker(lambda *, task: ran.append(1))
@@ -155,7 +203,6 @@ def test_workers_are_released_after_finishing(qtbot):
 
 @pytest.fixture
 def tiny_env(tmp_path, sample_dir, monkeypatch):
-    pytest.importorskip("keras")
     from _model_fixtures import sample_with_tiny_run
 
     monkeypatch.setenv("FASHION_REVIEW_HOME", str(tmp_path / "home"))
@@ -191,7 +238,10 @@ def test_prediction_keeps_the_event_loop_turning(qtbot, tiny_env):
     pred = done.args[0]
     assert len(pred) == 120 and pred.model_version == run.id
     assert load_predictions(run.predictions_path).ids.tolist() == pred.ids.tolist()
-    assert devices == ["CPU"]
+    from fashion_review.modeling.device import gpu_names
+
+    gpus = gpu_names()  # this machine's: the runner must name a GPU when there is one
+    assert len(devices) == 1 and (devices[0] == "CPU") == (not gpus) and all(g in devices[0] for g in gpus[:1])
     assert any(p.phase == "predict" and p.fraction is not None for p in progress)
     # the GUI thread kept serving its timer all along: many ticks, never a long gap
     gaps = np.diff([t0, *ticks])

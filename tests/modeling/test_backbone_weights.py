@@ -7,7 +7,7 @@ import pytest
 
 from fashion_review.errors import ModelError
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.modeling import backbone_of, make_model  # noqa: E402
 from fashion_review.modeling.weights import IMAGENET_NOTOP_FILE, build_backbone, weights_spec  # noqa: E402

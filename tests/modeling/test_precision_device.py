@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.modeling import device  # noqa: E402
 from fashion_review.modeling import configure_precision, describe_device, make_model  # noqa: E402
@@ -41,10 +41,33 @@ def test_describe_device(monkeypatch):
     assert describe_device() == "GPU: 2 x NVIDIA H200"
 
 
+def _gpus_seen_by_the_backend() -> int:
+    """The backend's own count of GPUs, asked directly (not through modeling.device)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if backend == "jax":
+        import jax
+
+        return len([d for d in jax.devices() if d.platform == "gpu"])
+    return 0
+
+
 def test_the_real_check_runs_on_this_backend():
     names = device.gpu_names()  # the backend's own query, imported lazily
-    assert isinstance(names, list)
-    assert describe_device() == ("CPU" if not names else describe_device())
+    assert isinstance(names, list) and all(isinstance(n, str) and n for n in names)
+    assert len(names) == _gpus_seen_by_the_backend()
+    line = describe_device()
+    if names:
+        assert line.startswith("GPU: ") and names[0] in line and (len(names) == 1 or str(len(names)) in line)
+    else:
+        assert line == "CPU"
 
 
 # ---- the status bar's first answer, without importing an ML library ----------------------------

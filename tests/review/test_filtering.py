@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fashion_review.review.fake import fake_predictions
+from fakes import fake_predictions
 from fashion_review.review.filtering import Filter, apply_filter, filter_mask, sort_rows
 from fashion_review.review.predictions import Predictions
 from fashion_review.review.table import ReviewTable, col

@@ -9,7 +9,7 @@ import numpy as np
 
 from fashion_review import paths
 from fashion_review.cli import main
-from fashion_review.review.fake import fake_predictions
+from fakes import fake_predictions  # noqa: E402
 from fashion_review.review.predictions import save_predictions
 
 

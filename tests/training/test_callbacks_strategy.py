@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.errors import ModelError  # noqa: E402
 from fashion_review.tasks import Cancelled, Task  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.tasks import Cancelled, Task  # noqa: E402
 from fashion_review.training import heads, registry  # noqa: E402
@@ -21,38 +21,26 @@ from fashion_review.training import heads, registry  # noqa: E402
 LIMIT = 240  # products the tiny runs use
 
 
-@pytest.fixture(scope="module")
-def module_home(tmp_path_factory):
-    return tmp_path_factory.mktemp("heads-home")
-
-
 @pytest.fixture
-def home(module_home, monkeypatch):
-    """One home for the whole module, so the run, image cache and features are made once."""
-    monkeypatch.setenv("FASHION_REVIEW_HOME", str(module_home))
-    return module_home
-
-
-@pytest.fixture(scope="module")
-def _sample_and_run(module_home, sample_dir):
+def env(tmp_path, monkeypatch, sample_dir):
+    """A home of the test's own with the sample and an untrained run (copied from a per-process
+    template), so each test starts with an empty feature cache, whatever ran before it."""
     from _model_fixtures import sample_with_tiny_run
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FASHION_REVIEW_HOME", str(module_home))
+    monkeypatch.setenv("FASHION_REVIEW_HOME", str(tmp_path / "home"))
     ds, run = sample_with_tiny_run(sample_dir)
     yield ds, run
     ds.close()
-    mp.undo()
 
 
-@pytest.fixture(scope="module")
-def sample_ds(_sample_and_run):
-    return _sample_and_run[0]
+@pytest.fixture
+def sample_ds(env):
+    return env[0]
 
 
-@pytest.fixture(scope="module")
-def parent_run(_sample_and_run):
-    return _sample_and_run[1]
+@pytest.fixture
+def parent_run(env):
+    return env[1]
 
 
 def _weights(layer_or_model):
@@ -69,7 +57,7 @@ def relabel(ds, pids, scheme, label):
     return ds.store.record(changes, author="test")
 
 
-def test_split_model_finds_backbone_and_heads(home, parent_run):
+def test_split_model_finds_backbone_and_heads(parent_run):
     model = registry.load_model(parent_run)
     parts = heads.split_model(model, parent_run.schemes)
     assert parts.pooled and parts.dict_output
@@ -106,12 +94,11 @@ def test_paper_model_flatten_head_and_warm_start_by_class_name():
     assert tuple(nh.head_model.inputs[0].shape) == (None, 3 * 3 * 2048)
 
 
-def test_feature_extraction_resumes_after_a_cancel(home, parent_run, sample_ds):
+def test_feature_extraction_resumes_after_a_cancel(parent_run, sample_ds):
     from fashion_review.training.pipeline import ensure_image_cache, labelled_set
 
     images = ensure_image_cache(sample_ds)
     parts = heads.split_model(registry.load_model(parent_run), parent_run.schemes)
-    # the first products the next test trains on: it will find their features cached
     ids = np.sort(labelled_set(sample_ds, parent_run.schemes, multihead=True, limit=LIMIT, cache=images).ids)[:96]
     key = parent_run.id
     seen = []
@@ -134,11 +121,43 @@ def test_feature_extraction_resumes_after_a_cancel(home, parent_run, sample_ds):
     assert stats2["computed"] == 0
 
 
-def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(home, parent_run, sample_ds):
+def _cache_first(ds, run, n):
+    """Compute the features of the first ``n`` products a LIMIT-run trains on (what a cancelled
+    extraction or a predict would have left cached)."""
+    from fashion_review.training.pipeline import ensure_image_cache, labelled_set
+
+    images = ensure_image_cache(ds)
+    parts = heads.split_model(registry.load_model(run), run.schemes)
+    ids = np.sort(labelled_set(ds, run.schemes, multihead=True, limit=LIMIT, cache=images).ids)[:n]
+    heads.ensure_features(parts, run.id, images, ids, Path(ds.home), batch_size=32)
+    return ids
+
+
+_FEATURES: dict[str, Path] = {}  # run id -> a complete cache of its LIMIT products, made once per process
+
+
+def _with_cached_features(ds, run, tmp_path_factory):
+    """This test's home gets the features of the run's LIMIT products, computed once per process and
+    copied, so each test starts from the same state whichever ran before it (and none recomputes)."""
+    import shutil
+
+    final = heads.features_dir(Path(ds.home), run.id)
+    if run.id not in _FEATURES:
+        _cache_first(ds, run, LIMIT)
+        keep = tmp_path_factory.mktemp("features-template") / run.id
+        shutil.copytree(final, keep)
+        _FEATURES[run.id] = keep
+    elif not final.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(_FEATURES[run.id], final)
+
+
+def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(parent_run, sample_ds):
     from fashion_review.review.predictions import load_predictions
     from fashion_review.training.pipeline import ensure_image_cache, labelled_set
 
     ds = sample_ds
+    _cache_first(ds, parent_run, 96)
     data = labelled_set(ds, parent_run.schemes, multihead=True, limit=LIMIT)
     classes = data.classes["articleType"]
     target = classes[0]
@@ -185,7 +204,7 @@ def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(home, paren
     assert res.feature_stats["computed"] == LIMIT - 96  # the rest came from the cache
 
 
-def test_a_heads_run_shares_its_backbone_instead_of_copying_it(home, parent_run, sample_ds):
+def test_a_heads_run_shares_its_backbone_instead_of_copying_it(parent_run, sample_ds):
     """A heads run stores heads.keras and a reference; loading composes; heads of heads share the root."""
     import shutil
 
@@ -226,7 +245,8 @@ def test_a_heads_run_shares_its_backbone_instead_of_copying_it(home, parent_run,
     shutil.rmtree(first.path)
 
 
-def test_cancel_leaves_the_registry_unchanged(home, parent_run, sample_ds):
+def test_cancel_leaves_the_registry_unchanged(parent_run, sample_ds, tmp_path_factory):
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
     before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
 
     phases = []
@@ -239,7 +259,7 @@ def test_cancel_leaves_the_registry_unchanged(home, parent_run, sample_ds):
     task = Task(cancel_in_training)
     with pytest.raises(Cancelled):
         heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=3, batch_size=16, task=task)
-    assert "features" not in phases  # all cached by the runs before
+    assert "features" not in phases  # all cached above
     assert phases[-1] == "train"
     assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
     assert registry.active_run(sample_ds.fingerprint).id == parent_run.id
@@ -255,3 +275,90 @@ def test_no_active_run_is_a_clear_error(sample_dir):
             heads.retrain_heads(ds)
     finally:
         ds.close()
+
+
+def test_parts_come_from_the_parents_own_split(parent_run, sample_ds, tmp_path_factory):
+    """A copied run, another home, a deleted split file: the backbone's training products stay out
+    of the heads' test part, because the parts are read from the parent's split.csv."""
+    import pandas as pd
+
+    ds = sample_ds
+    stored = ds.split("gender_master", effective=ds.effective())  # what this home's splits say
+    recorded = pd.read_csv(parent_run.split_path)
+    # The parent trained elsewhere: it trained on products this home's split puts in the test part.
+    test_here = recorded.index[recorded["id"].map(stored).eq("test").to_numpy()][:30]
+    moved = recorded.loc[test_here, "id"].to_numpy()
+    recorded.loc[test_here, "part"] = "train"
+    recorded.to_csv(parent_run.split_path, index=False)
+    _with_cached_features(ds, parent_run, tmp_path_factory)
+
+    res = heads.retrain_heads(ds, parent_run, limit=LIMIT, epochs=1, batch_size=64)
+    child = registry.read_split(res.run)
+    assert set(moved[np.isin(moved, child.index)]) and not (child.reindex(moved).dropna() == "test").any()
+    parent_parts = registry.read_split(parent_run)
+    common = child.index.intersection(parent_parts.index)
+    assert (child[common] == parent_parts[common]).all()
+    assert res.run.record["data"]["part_scheme"] == f"run:{parent_run.id}"
+    assert res.comparison.products == int((child == "test").sum())
+    assert res.comparison.left_out == {"trained_by_parent": 0}
+    assert res.parts["from_parent"] == len(common)
+
+
+def test_a_parent_without_its_split_file_is_refused(parent_run, sample_ds):
+    from fashion_review.errors import ModelError
+
+    parent_run.split_path.unlink()
+    before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
+    with pytest.raises(ModelError, match="which products the backbone trained on"):
+        heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=1)
+    assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
+
+
+def test_a_run_is_whole_or_absent(parent_run, sample_ds, monkeypatch, tmp_path_factory):
+    """The predictions are written into the run folder before it is renamed into the registry: when
+    writing them fails (a full disk) or the job is cancelled then, no run appears."""
+    from fashion_review.review import predictions
+
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
+    before = sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint)))
+
+    def disk_full(pred, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    with monkeypatch.context() as mp:
+        mp.setattr(predictions, "save_predictions", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=1, batch_size=64)
+    assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
+
+    def cancel_when_saving(p):
+        if p.phase == "save":
+            task.cancel()
+
+    task = Task(cancel_when_saving)
+    with pytest.raises(Cancelled):
+        heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=1, batch_size=64, task=task)
+    assert sorted(os.listdir(registry.runs_dir(sample_ds.fingerprint))) == before
+
+    res = heads.retrain_heads(sample_ds, parent_run, limit=LIMIT, epochs=1, batch_size=64)
+    from fashion_review.review.predictions import load_predictions
+
+    assert load_predictions(res.run.predictions_path).model_version == res.run.id
+
+
+def test_retrain_heads_command(parent_run, sample_ds, sample_dir, capsys, tmp_path_factory):
+    import json
+
+    from fashion_review.cli import main
+
+    _with_cached_features(sample_ds, parent_run, tmp_path_factory)
+    rc = main(["retrain-heads", "--data", str(sample_dir), "--limit", str(LIMIT), "--epochs", "1", "--json",
+               "--activate"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["parent"] == parent_run.id and out["active"] is True
+    assert registry.active_run(sample_ds.fingerprint).id == out["run"]
+    assert out["comparison"]["products"] > 0 and set(out["comparison"]["after"]) == set(parent_run.schemes)
+    rc = main(["retrain-heads", "--data", str(sample_dir), "--run", parent_run.id, "--limit", str(LIMIT),
+               "--epochs", "1"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "neither model trained on" in text and "articleType" in text and "before" in text

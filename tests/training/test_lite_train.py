@@ -9,7 +9,6 @@ import pytest
 
 from fashion_review.cli import main
 
-pytest.importorskip("keras")
 
 
 def test_train_without_a_recipe_takes_the_lite_recipe_on_a_cpu(home_dir, tiny_catalog, capsys, monkeypatch):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.data.corrections import Change  # noqa: E402
 from fashion_review.training.pipeline import (  # noqa: E402

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from fashion_review.tasks import Cancelled, Task  # noqa: E402
-from fashion_review.training import heads  # noqa: E402
+from fashion_review.training import features, heads  # noqa: E402
 from fashion_review.training.predict import predict  # noqa: E402
 
 
@@ -30,7 +30,9 @@ def setup(tmp_path_factory, tiny_catalog):
     mp = pytest.MonkeyPatch()
     mp.setenv("FASHION_REVIEW_HOME", str(home))
     ds = open_dataset(tiny_catalog)
-    run = heads.register_untrained_run(ds, "xception-multihead", image_size=71)
+    from _model_fixtures import register_untrained_run
+
+    run = register_untrained_run(ds, "xception-multihead", image_size=71)
     registry.activate(ds.fingerprint, run.id)
     yield ds, run
     ds.close()
@@ -99,7 +101,7 @@ def test_retrain_heads_after_predict_runs_no_backbone(setup, monkeypatch):
     def no_backbone(*args, **kwargs):
         raise AssertionError("retrain heads ran the backbone after a predict")
 
-    monkeypatch.setattr(heads, "extract_features", no_backbone)
+    monkeypatch.setattr(features, "extract_features", no_backbone)  # what ensure_features calls
     res = _retrain(ds, run)
     assert res.feature_stats["computed"] == 0 and res.feature_stats["cached"] == len(pred.ids)
     for k, v in ref.history.items():

@@ -126,7 +126,7 @@ def test_update_run_merges_metrics(home_dir):
 
 
 def _small_model(n: int = 3, lam: bool = False):
-    keras = pytest.importorskip("keras")
+    import keras  # noqa: E402  (a hard dependency: failing to import it must fail, not skip)
     inp = keras.Input((4,), name="image")
     x = keras.layers.Dense(5, name="hidden")(inp)
     if lam:

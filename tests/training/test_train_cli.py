@@ -14,7 +14,6 @@ import pytest
 
 from fashion_review.cli import main
 
-pytest.importorskip("keras")
 
 
 def _json(capsys):

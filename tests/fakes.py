@@ -1,4 +1,5 @@
-"""Synthetic predictions for tests, demos and benchmarks (numpy only; no model involved).
+"""Synthetic predictions for tests and benchmarks (numpy only; no model involved): test scaffolding,
+not part of the package (``tests/`` is on sys.path through its conftest; benchmarks add it).
 
 Valid :class:`~fashion_review.review.predictions.Predictions` over a data set's products with an
 image: for each scheme, probabilities over the classes the class filter keeps, most mass on the

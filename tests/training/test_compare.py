@@ -1,0 +1,81 @@
+"""The retrain dialog's before / after, headless (training/compare.py): both models scored on the new
+run's test products that neither trained on, with how many were left out and why, and products in
+a class a model does not know counted rather than silently dropped."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fashion_review.tasks import Task
+from fashion_review.training import compare, registry
+
+
+def test_score_counts_products_in_a_class_the_model_does_not_know():
+    classes = ["Heels", "Flats"]
+    given = np.array(["Heels", "Flats", "Sandals", "", "Heels"], dtype=object)
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.5, 0.5], [0.1, 0.9]], dtype=np.float32)
+    report, unknown = compare.score(given, probs, classes)
+    assert unknown == 1  # Sandals: the model cannot predict it; not a silent miss, not a silent drop
+    assert report.total == 3 and report.accuracy == pytest.approx(2 / 3)
+    before, after, nc = compare.compare_reports({"articleType": given}, {"articleType": probs},
+                                                {"articleType": classes}, {"articleType": probs[:, ::-1]},
+                                                {"articleType": ["Flats", "Heels"]})
+    assert nc["articleType"] == {"unknown_to_new": 1, "not_usable_now": 1, "unknown_to_parent": 1}
+
+
+@pytest.fixture
+def two_runs(tmp_path, monkeypatch, sample_dir):
+    """The tiny parent run and a 'child' (the same model) whose split puts in its test part products
+    the parent trained on (what a child of another scheme's split, or of another home, has)."""
+    from _model_fixtures import sample_with_tiny_run
+
+    monkeypatch.setenv("FASHION_REVIEW_HOME", str(tmp_path / "home"))
+    ds, parent = sample_with_tiny_run(sample_dir)
+    child_dir = registry.runs_dir(ds.fingerprint) / (parent.id + "-child")
+    shutil.copytree(parent.path, child_dir)
+    frame = pd.read_csv(child_dir / registry.SPLIT_FILE)
+    trained = frame.index[frame["part"].eq("train").to_numpy()][:25]
+    frame.loc[trained, "part"] = "test"
+    frame.to_csv(child_dir / registry.SPLIT_FILE, index=False)
+    registry.update_run(registry.read_run(child_dir), id=child_dir.name, parent=parent.id)
+    yield ds, parent, registry.read_run(child_dir), frame.loc[trained, "id"].to_numpy()
+    ds.close()
+
+
+def test_both_models_are_scored_on_products_neither_trained_on(two_runs):
+    ds, parent, child, parents_train = two_runs
+    result = compare.compare_on_test(ds, child, parent, Task())
+    before, after = result  # unpacks as the dialog reads it
+    test = registry.read_split(child)
+    n_test = int((test == "test").sum())
+    assert result.left_out["trained_by_parent"] == len(parents_train)
+    assert result.products == n_test - len(parents_train) - result.left_out["no_image"]
+    assert set(before) == set(after) == set(child.schemes)
+    for s in child.schemes:
+        counted = after[s].total + result.not_counted[s]["unknown_to_new"] + result.not_counted[s]["not_usable_now"]
+        assert counted == result.products
+        assert before[s].total == after[s].total  # the same products for both: same classes here
+    assert "neither model trained on" in result.text() and "25 left out" in result.text()
+
+
+def test_no_before_when_the_parent_has_no_split_file(two_runs):
+    ds, parent, child, _ = two_runs
+    parent.split_path.unlink()
+    result = compare.compare_on_test(ds, child, parent, Task())
+    assert result.before == {} and set(result.after) == set(child.schemes)
+    assert "no split file" in result.note
+
+
+def test_evaluations_summary_says_what_it_did_not_count():
+    from fashion_review.training.evaluate import summary_text
+
+    scheme = {"train_accuracy": 0.9, "val_accuracy": 0.8, "test_accuracy": 0.75, "macro_f1": 0.7,
+              "products": {"train": 10, "val": 3, "test": 4}, "not_counted": {"unknown_class": 2, "not_usable_now": 1}}
+    text = summary_text({"run": "r", "recipe": "x", "schemes": {"articleType": scheme,
+                                                                  "subCategory": {**scheme, "not_counted": {}}}})
+    assert "articleType: 2 product(s) now in a class the model does not know are not counted" in text
+    assert "subCategory:" not in text
