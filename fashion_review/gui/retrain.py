@@ -69,6 +69,8 @@ from fashion_review.training.compare import (  # noqa: F401 (re-exported: the di
     filter_summaries,
     format_duration,
     measured_train_rate,
+    rates_for,
+    size_text,
 )
 from fashion_review.training.compare import device_kind as _kind
 
@@ -264,9 +266,12 @@ class RetrainDialog(QDialog):
             self.full_radio.setChecked(True)
         self.recipe_combo = QComboBox()
         self.recipe_combo.addItems(list_recipes())
-        default_recipe = self.active_run.recipe if self.active_run is not None else "xception-multihead"
-        if self.recipe_combo.findText(default_recipe) >= 0:
-            self.recipe_combo.setCurrentText(default_recipe)
+        from fashion_review.modeling.recipes import default_recipe
+
+        # Full retraining starts from the recipe that suits this machine (xception-lite without a GPU).
+        self.default_recipe, self.default_reason = default_recipe(self.device or None)
+        if self.recipe_combo.findText(self.default_recipe) >= 0:
+            self.recipe_combo.setCurrentText(self.default_recipe)
         self.scheme_combo = QComboBox()
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 500)
@@ -416,16 +421,22 @@ class RetrainDialog(QDialog):
             self.epochs_spin.setValue(HEADS_DEFAULT_EPOCHS if heads else recipe.epochs)
             self._last_mode = (self.mode, recipe.name)
         self.epochs_spin.blockSignals(False)
-        size = self.image_size or (self.active_run.image_size if heads and self.active_run else None) \
-            or recipe.image_size
+        if heads:
+            size = self.image_size or self.active_run.image_size
+        else:
+            size = self.image_size or recipe.image_size
         if heads:
             self.recipe_note.setText(f"Keeps the backbone of {self.active_run.id} ({self.active_run.recipe}, "
-                                     f"{size} x {size}); trains its heads on cached backbone features.")
+                                     f"{size_text(size)}); trains its heads on cached backbone features.")
         else:
-            self.recipe_note.setText(f"{recipe.name}: {recipe.kind}, {size} x {size}, batch {recipe.batch_size}, "
-                                     f"learning rate {recipe.learning_rate:g}, from scratch.")
-        # Only full retraining wants a GPU: retraining the heads runs on cached features on any CPU.
-        self.gpu_note.setVisible(not heads and not (self.device or "").upper().startswith("GPU"))
+            why = (f" The default here: {self.default_reason}." if recipe.name == self.default_recipe else "")
+            self.recipe_note.setText(f"{recipe.name}: {recipe.kind}, {size_text(size)}, "
+                                     f"{plural(recipe.epochs, 'epoch')}, batch {recipe.batch_size}, "
+                                     f"learning rate {recipe.learning_rate:g}, from scratch.{why}")
+        # Only full retraining of the full Xception wants a GPU: the heads run on cached features,
+        # xception-lite trains on a laptop CPU.
+        self.gpu_note.setVisible(not heads and recipe.backbone != "xception-lite"
+                                 and not (self.device or "").upper().startswith("GPU"))
         schemes = self._schemes()
         self._fill_filter(schemes)
         self.estimate = self._estimate(schemes, size)
@@ -475,20 +486,22 @@ class RetrainDialog(QDialog):
         share = parts.value_counts(normalize=True) if parts is not None and len(parts) else {}
         return int(n * share.get("train", 0.8)), int(n * share.get("val", 0.1)), n
 
-    def _estimate(self, schemes: Sequence[str], size: int) -> Estimate:
+    def _estimate(self, schemes: Sequence[str], size: int | None) -> Estimate:
         n_train, n_val, n = self._counts(schemes)
         epochs = self.epochs_spin.value()
         if self.mode == HEADS and self.active_run is not None:
             cached, rate = cached_features(self.ds, self.active_run.backbone_id)
             n_with_image = int(self._eff["has_image"].sum()) if self.limit is None else n
             missing = n_with_image - cached
-            return estimate_heads(max(0, missing), n_train, epochs, size, self.device, rate, n_with_image)
+            backbone = str((self.active_run.record.get("recipe") or {}).get("backbone", "xception"))
+            return estimate_heads(max(0, missing), n_train, epochs, size, self.device, rate, n_with_image,
+                                  backbone=backbone)
         recipe = self._recipe()
         measured = measured_train_rate(self._runs, recipe.name, size, self.device)
-        est = estimate_full(n_train, n_val, epochs, size, self.device, measured)
+        est = estimate_full(n_train, n_val, epochs, size, self.device, measured, backbone=recipe.backbone,
+                            validation=recipe.validation)
         if self.active_run is not None:  # scoring old and new models on the test part
-            est.seconds += 2 * max(0, n - n_train - n_val) / (RATES[_kind(self.device)]["features"]
-                                                              * (96.0 / size) ** 2)
+            est.seconds += 2 * max(0, n - n_train - n_val) / rates_for(self.device, recipe.backbone, size)["features"]
         return est
 
     # -- running ------------------------------------------------------------------------------

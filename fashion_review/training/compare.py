@@ -60,16 +60,44 @@ def filter_summaries(ds: Any, schemes: Sequence[str], min_images: int | None = N
     return out
 
 
-#: Images per second by device kind, at 96 x 96, used when the registry holds no measured run.
+#: Images per second by backbone and device kind, used when the registry holds no measured run.
 #: "train": full training (forward + backward); "features": the backbone alone (inference);
 #: "heads": head-training samples per second on cached features (multihead, 3 heads).
-#: CPU figures: this project's 2-core development machine under load (benchmarks/retrain_heads.py:
-#: 54-72 feature images/s, ~1,300 head-training products/s); GPU figures: an H100-class card.
+#: ``xception``: at 96 x 96 (scaled by the pixel count for other sizes); CPU figures from this
+#: project's 2-core development machine under load (benchmarks/retrain_heads.py: 54-72 feature
+#: images/s, ~1,300 head-training products/s); GPU figures an H100-class card.
+#: ``xception-lite``: at its native 80 x 60; CPU figures from benchmarks/cpu_protocol.py on the same
+#: machine, quiet (about 405 training images/s over a whole run, ~1,500 images/s inference); the GPU
+#: figures are a guess (no GPU was available to measure), and a measured run replaces them.
 #: Estimates only: other machines differ.
 RATES = {
-    "CPU": {"train": 15.0, "features": 55.0, "heads": 1300.0},
-    "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
+    "xception": {
+        "CPU": {"train": 15.0, "features": 55.0, "heads": 1300.0},
+        "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
+    },
+    "xception-lite": {
+        "CPU": {"train": 405.0, "features": 1500.0, "heads": 1300.0},
+        "GPU": {"train": 10000.0, "features": 30000.0, "heads": 50000.0},
+    },
 }
+#: The pixels RATES["xception"] were measured at.
+_RATE_PIXELS = 96 * 96
+
+
+def rates_for(device: str | None, backbone: str = "xception", image_size: int | None = 96) -> dict[str, float]:
+    """RATES for a backbone on a kind of device at an input size (None: the images' native 80 x 60)."""
+    table = RATES.get(backbone, RATES["xception"])[device_kind(device)]
+    if backbone == "xception-lite" and image_size is None:
+        return dict(table)
+    pixels = (image_size * image_size) if image_size else 80 * 60
+    base = _RATE_PIXELS if backbone != "xception-lite" else 80 * 60
+    scale = base / pixels
+    return {k: (v * scale if k != "heads" else v) for k, v in table.items()}
+
+
+def size_text(image_size: int | None) -> str:
+    """``"96 x 96"``, or ``"80 x 60 (native)"`` for a model fed the images as they are."""
+    return "80 x 60 (native)" if image_size is None else f"{image_size} x {image_size}"
 
 
 def device_kind(device: str | None) -> str:
@@ -77,7 +105,8 @@ def device_kind(device: str | None) -> str:
     return "GPU" if device and device.upper().startswith("GPU") else "CPU"
 
 
-def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int, device: str | None) -> float | None:
+def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int | None,
+                        device: str | None) -> float | None:
     """Training images/s of the newest full run of ``recipe`` at ``image_size`` on this kind of device."""
     for run in reversed(list(runs)):
         tr = run.record.get("training", {}) if isinstance(run.record.get("training"), dict) else {}
@@ -109,24 +138,30 @@ def format_duration(seconds: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int, device: str | None,
-                  measured: float | None = None) -> Estimate:
-    """Full training: epochs x (train images / training rate + validation images / inference rate)."""
-    scale = (96.0 / image_size) ** 2
-    rates = RATES[device_kind(device)]
-    train_rate = measured if measured else rates["train"] * scale
-    infer_rate = rates["features"] * scale
-    secs = epochs * (n_train / train_rate + n_val / infer_rate) + 30.0
+def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int | None, device: str | None,
+                  measured: float | None = None, backbone: str = "xception",
+                  validation: str | float = "part") -> Estimate:
+    """Full training: epochs x (train images / training rate + validation images / inference rate).
+
+    ``n_train``, ``n_val``: the stored split's parts; a recipe's ``validation`` fraction moves all
+    but that share of the validation part into training, as :func:`~fashion_review.training.train.train` does.
+    """
+    rates = rates_for(device, backbone, image_size)
+    if validation != "part":
+        kept = int(round(n_val * float(validation)))
+        n_train, n_val = n_train + n_val - kept, kept
+    train_rate = measured if measured else rates["train"]
+    secs = epochs * (n_train / train_rate + n_val / rates["features"]) + 30.0
     basis = (f"{train_rate:,.0f} training images/s measured in an earlier run on this device" if measured
-             else f"{train_rate:,.0f} training images/s, typical of a {device_kind(device)} at this size")
-    return Estimate(secs, basis)
+             else f"{train_rate:,.0f} training images/s, typical of a {device_kind(device)} for this model")
+    return Estimate(secs, basis + f", {plural(epochs, 'epoch')} over {plural(n_train, 'product')}")
 
 
-def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int, device: str | None,
-                   feature_rate: float | None = None, n_total: int = 0) -> Estimate:
+def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int | None, device: str | None,
+                   feature_rate: float | None = None, n_total: int = 0, backbone: str = "xception") -> Estimate:
     """Heads: backbone features for products not cached yet, then head epochs on cached features."""
-    rates = RATES[device_kind(device)]
-    f_rate = feature_rate or rates["features"] * (96.0 / image_size) ** 2
+    rates = rates_for(device, backbone, image_size)
+    f_rate = feature_rate or rates["features"]
     secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
     basis = (f"{plural(n_missing_features, 'image')} through the backbone at {f_rate:,.0f}/s"
              if n_missing_features else "backbone features already cached")

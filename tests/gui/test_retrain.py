@@ -60,7 +60,15 @@ def test_dialog_shows_filter_recipe_and_estimate(dialog, env):
     assert "estimate" in dialog.estimate_label.text()
     assert not dialog.gpu_note.isVisible()  # heads only: no GPU wanted, even on a CPU
     dialog.full_radio.setChecked(True)
-    assert dialog.epochs_spin.value() == 10 and dialog.recipe_combo.isEnabled()
+    # no GPU here: full retraining starts from xception-lite, and the dialog says why
+    from fashion_review.modeling.recipes import load_recipe
+
+    assert dialog.recipe_combo.currentText() == "xception-lite" and dialog.recipe_combo.isEnabled()
+    assert dialog.epochs_spin.value() == load_recipe("xception-lite").epochs
+    assert "80 x 60 (native)" in dialog.recipe_note.text() and "no GPU is visible" in dialog.recipe_note.text()
+    assert not dialog.gpu_note.isVisible()  # the lite model trains on a laptop CPU
+    dialog.recipe_combo.setCurrentText("xception-multihead")
+    assert dialog.epochs_spin.value() == 10
     assert dialog.gpu_note.isVisible() and "GPU is recommended" in dialog.gpu_note.text()
     dialog.recipe_combo.setCurrentText("xception-paper")
     assert dialog.scheme_combo.isEnabled() and dialog.scheme_combo.currentText() == "articleType"
@@ -79,6 +87,10 @@ def test_estimates():
     assert slow.seconds > 20 * fast.seconds and "estimate" in slow.text()
     measured = retrain.estimate_full(30000, 4000, 10, 96, "CPU", measured=100.0)
     assert "measured" in measured.basis and measured.seconds < slow.seconds
+    lite = retrain.estimate_full(30000, 4000, 10, None, "CPU", backbone="xception-lite")
+    assert lite.seconds < slow.seconds / 10  # the CPU-sized model: minutes, not hours
+    more = retrain.estimate_full(30000, 4000, 10, None, "CPU", backbone="xception-lite", validation=0.1)
+    assert more.seconds > lite.seconds and "33,600 products" in more.basis  # 90 % of validation trains too
     cached = retrain.estimate_heads(0, 30000, 2, 96, "CPU", n_total=44000)
     cold = retrain.estimate_heads(44000, 30000, 2, 96, "CPU", n_total=44000)
     assert cold.seconds > cached.seconds and "already cached" in cached.basis
