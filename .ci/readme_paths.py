@@ -4,7 +4,8 @@
     python .ci/readme_paths.py smoke         # the smoke-training block: train, predict, evaluate, app
 
 Each runs in a fresh home folder (``FASHION_REVIEW_HOME``), offscreen.  ``quick-start`` checks that
-the app opened on the bundled sample and wrote a real PNG; ``smoke`` runs the block's lines one by
+the app opened on the bundled sample with the reference model's predictions and wrote a real PNG;
+``smoke`` runs the block's lines one by
 one (a failing line stops it) and checks, from the app's ``--json`` report, that the app showed the
 predictions of the model the block trained.  The commands are read from README.md, so what CI runs
 is what the README says.  Exit status 0 when all is well.
@@ -90,7 +91,11 @@ def quick_start(work: Path) -> None:
     shown = _report(res)
     if shown["products"] != SAMPLE_PRODUCTS or not shown["settled"]:
         raise SystemExit(f"readme_paths: the app did not open on the bundled sample: {shown}")
-    print(f"quick start: the app opened on {shown['products']:,} products")
+    # a newcomer's first window shows real predictions: the reference model's, made on first open
+    if not str(shown.get("model") or "").startswith("reference-") or shown["predicted"] < 1000:
+        raise SystemExit(f"readme_paths: the sample did not open with the reference model's predictions: {shown}")
+    print(f"quick start: the app opened on {shown['products']:,} products with {shown['predicted']:,} "
+          f"predictions of {shown['model']}")
 
 
 def smoke(work: Path) -> None:

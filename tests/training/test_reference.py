@@ -75,3 +75,32 @@ def test_no_reference_shipped_is_a_clear_error(home_dir, tiny_catalog, tmp_path,
     monkeypatch.setattr(paths, "REFERENCE_MODEL", tmp_path / "absent")
     assert main(["predict", "--data", str(tiny_catalog)]) == 2
     assert "no reference model shipped" in capsys.readouterr().err
+
+
+def test_the_shipped_reference_model_on_the_bundled_sample(home_dir, sample_dir):
+    """The reference model in resources/ never saw the sample's products, and labels them well."""
+    from fashion_review import paths
+    from fashion_review.data import open_dataset
+    from fashion_review.review import metrics
+    from fashion_review.training import reference, registry
+    from fashion_review.training.predict import predict
+
+    assert reference.available(), f"no reference model in {paths.REFERENCE_MODEL} (scripts/train_reference.py)"
+    size = sum(p.stat().st_size for p in paths.REFERENCE_MODEL.iterdir())
+    assert size <= 10_000_000, f"{size:,} bytes: the reference model must stay under 10 MB"
+    ds = open_dataset(sample_dir)
+    try:
+        run = reference.import_reference(ds)
+        split = registry.read_split(run)
+        assert (split == "test").all(), "the sample's products must be held out of the reference's training"
+        pred = predict(run, ds)
+        accuracy = {}
+        for s in run.schemes:
+            names, _ = pred.predicted(s)
+            given = ds.usable(s).reindex(pred.ids).to_numpy(dtype=object)
+            known = np.array([isinstance(g, str) and g in set(run.classes[s]) for g in given])
+            accuracy[s] = metrics.accuracy(given[known], names[known])
+        assert accuracy["articleType"] >= 0.85, accuracy
+        assert accuracy["subCategory"] >= 0.85 and accuracy["gender_master"] >= 0.80, accuracy
+    finally:
+        ds.close()
