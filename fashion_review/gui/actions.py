@@ -79,7 +79,7 @@ def window_actions(w: Any) -> list[ActionSpec]:  # noqa: ANN401 - a MainWindow
         ActionSpec("prev", "&Previous product", p.previous_product, ["K"], "Previous product (or the arrow keys)"),
         ActionSpec("advance", "Advance after &correcting", e.set_advance, (),
                    "Move to the next product after correcting one", checkable=True),
-        ActionSpec("conflicts", "Resolve &conflicts…", e.open_conflicts, (),
+        ActionSpec("conflicts", "Resol&ve conflicts…", e.open_conflicts, (),
                    "Corrections of fields a newer styles.csv changed to another value: keep yours or take the file's"),
     ]
     rows += [ActionSpec(f"scheme_{s}", SCHEME_TITLES.get(s, s), lambda _on, s=s: w.set_scheme(s), [f"Alt+{k + 1}"],

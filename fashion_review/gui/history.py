@@ -131,9 +131,12 @@ class HistoryPanel(QWidget):
                 if state:
                     what = f"{what} ({state})"
                 if b.get("carried_from"):
-                    states = (carried or {}).get(b["id"], {})
-                    said = ", ".join(carried_words(k, n) for k, n in states.items() if n)
-                    what = f"{what} · carried over{': ' + said if said else ''}"
+                    states = {k: n for k, n in (carried or {}).get(b["id"], {}).items() if n}
+                    if sum(states.values()) == 1:  # one field: its state alone ("conflict")
+                        said = CARRIED_STATE_TEXT.get(next(iter(states)), "")
+                    else:
+                        said = ", ".join(carried_words(k, n) for k, n in states.items())
+                    what = f"[carried: {said or 'from the earlier file'}] {what}"  # first: the dock is narrow
                 when = local_time(b["created_at"])
                 item = QTreeWidgetItem([str(b["id"]), when, b["author"], what, f"{b['n_changes']:,}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, int(b["id"]))

@@ -52,7 +52,7 @@ class LabelIssues(QObject):
         window.stack.addWidget(self.view)
         window.add_view(VIEW, self.view, "&Label issues", "Ctrl+4", "Show the label-issue queue")
         add = window.action_table.add
-        self.act_find = add("find_issues", "Find &label issues…", self.open_find, ["Ctrl+Shift+I"],
+        self.act_find = add("find_issues", "&Find label issues…", self.open_find, ["Ctrl+Shift+I"],
                             "Cross-validate a model and rank the products whose labels are in doubt (Review > Label "
                             "issues)", menu="&Review", separator=True)
         self.act_confirm = add("confirm", "Label is &right", self.confirm, ["Space"],

@@ -169,7 +169,7 @@ class Lookalikes(QObject):
 
         # Show similar: Review menu, key S, the views' context menus.
         self.act_similar = window.action_table.add(
-            "similar", "Show &similar", self.show_similar, ["S"],
+            "similar", "Show si&milar", self.show_similar, ["S"],
             "Show this product's most similar products in the grid, nearest first", menu="&Review", separator=True)
         for view in (window.grid, window.table_view):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)

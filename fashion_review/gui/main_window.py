@@ -306,8 +306,9 @@ class MainWindow(QMainWindow):
         closed = self.jobs.close(old) if old is not None else ""
         from fashion_review.gui.catalog_problems import status_text
 
-        msg = " · ".join(m for m in (f"Opened {path} · {plural(len(session.table), 'product')}", status_text(cat),
-                                     session.warning, carried, closed) if m)
+        # What became of the closed data set's dialogs and what was carried over first: a long line is cut.
+        msg = " · ".join(m for m in (closed, carried, f"Opened {path} · {plural(len(session.table), 'product')}",
+                                     status_text(cat), session.warning) if m)
         self.statusBar().showMessage(msg, 15000)
         self.act_problems.setEnabled(True)
         empty = cat.no_products_message()

@@ -64,6 +64,12 @@ class RetrainOutcome:
         if self.comparison is None:
             return ""
         text = self.comparison.text()
+        # why a scheme's count is below the products scored (Comparison.text leaves this out)
+        unusable = [f"{s}: {n:,} not counted (no usable {s} label today: excluded, blank or a class under the "
+                    "class filter)" for s, nc in self.comparison.not_counted.items()
+                    if (n := int(nc.get("not_usable_now", 0)))]
+        if unusable:
+            text = text.rstrip(".") + "; " + "; ".join(unusable) + "."
         return text[:1].upper() + text[1:]
 
 
