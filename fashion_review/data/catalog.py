@@ -124,7 +124,7 @@ class Catalog:
     def malformed_lines(self) -> list[int]:
         return self.report.lines("malformed_row")
 
-    def skipped_rows(self) -> dict[str, int]:
+    def skipped_counts(self) -> dict[str, int]:
         """Rows of the file that are not in the catalog, by why: ``{"duplicate_id": 2, ...}``."""
         kinds = ["bad_id", "duplicate_id"] + (["malformed_row"] if self.skip_malformed else [])
         return {k: self.report.count(k) for k in kinds if self.report.count(k)}

@@ -20,12 +20,10 @@ value it saw; :meth:`CorrectionStore.record` refuses it (:class:`StaleValueError
 recorded) when the value changed underneath, e.g. in another window.
 
 **Versions of styles.csv.**  An edited or grown styles.csv is a new data set (a new
-fingerprint).  :meth:`CorrectionStore.carry_over_from` copies the earlier version's whole history
-into the new version's empty store and compares each corrected field with what the new file
-holds: *applied* (the file now holds the corrected value, e.g. the tool's own export written over
-it), *pending* (the file still holds the old value: the correction applies as before),
-*conflict* (the file changed the field to something else: the curator's value stays in force until
-the curator resolves it with :meth:`CorrectionStore.resolve`) or *orphan* (the product is gone).
+fingerprint); the earlier version's whole history is carried over into the new version's empty
+store and each corrected field classified against the new file (applied / pending / conflict /
+orphan): :mod:`fashion_review.data.versions`, whose methods the store has
+(:meth:`~CorrectionStore.carry_over_from`, ``carried``, ``conflicts``, ``resolve``, ``lineage``).
 Carried batches belong to the earlier file: undo stops at them.
 
 Only the standard library is used here (no Qt, no TensorFlow).
@@ -49,6 +47,7 @@ from types import TracebackType
 from typing import Literal, TypedDict
 
 from fashion_review import paths
+from fashion_review.data.versions import CARRIED_STATES, VersionHistory
 from fashion_review.errors import DataError
 
 __all__ = [
@@ -75,8 +74,6 @@ SCHEMA_VERSION = 2
 EXCLUDED = "excluded"
 #: The correction kind "the label is right": field ``confirmed:<scheme>``, value the label confirmed.
 CONFIRMED = "confirmed"
-#: How a correction carried over from an earlier version of styles.csv stands against the new file.
-CARRIED_STATES = ("applied", "pending", "conflict", "orphan")
 #: Who or what made a batch of corrections.
 SOURCES = ("curator", "prediction", "bulk", "import")
 
@@ -253,7 +250,7 @@ def _check_change(change: Change) -> Change:
     return change
 
 
-class CorrectionStore:
+class CorrectionStore(VersionHistory):
     """Corrections of one data set, kept in a SQLite database.
 
     Safe to share between threads (one connection behind a lock) and between processes
@@ -694,145 +691,6 @@ class CorrectionStore:
                 " WHERE b.state = 'active'"
             )[0][0]
         )
-
-    # -- versions of styles.csv --------------------------------------------------------
-
-    def lineage(self) -> list[dict[str, object]]:
-        """The earlier versions whose history this store carries, oldest first."""
-        rows = self._read("SELECT fingerprint, csv_path, carried_at, batches FROM lineage ORDER BY id")
-        return [{"fingerprint": r[0], "csv_path": r[1], "carried_at": r[2], "batches": r[3]} for r in rows]
-
-    def carry_over_from(self, earlier: str | PathLike[str], fingerprint: str, csv_path: str,
-                        file_value: Callable[[int, str], str | None], file_fields: set[str]) -> dict[str, int]:
-        """Copy the whole history of the earlier version's store ``earlier`` into this (empty) store
-        and classify each corrected field against the new file (see the module docstring).
-
-        ``file_value(product, field)``: the new file's value, None when the product is not in it;
-        ``file_fields``: the fields the file holds (others, like ``excluded``, stay *pending*).
-        Returns the count per state.  DataError when this store already has a history.
-        """
-        earlier = Path(earlier)
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("ATTACH DATABASE ? AS earlier", (str(earlier),))  # not allowed inside a transaction
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    counts = self._carry(conn, earlier, fingerprint, csv_path, file_value, file_fields)
-                    conn.execute("COMMIT")
-                except BaseException as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                        raise self._error(exc) from exc
-                    raise
-            finally:
-                conn.execute("DETACH DATABASE earlier")
-        return counts
-
-    def _carry(self, conn: sqlite3.Connection, earlier: Path, fingerprint: str, csv_path: str,
-               file_value: Callable[[int, str], str | None], file_fields: set[str]) -> dict[str, int]:
-        if conn.execute("SELECT count(*) FROM batches").fetchone()[0]:
-            raise DataError(f"{self.path} already has corrections of its own; the history of "
-                            f"{earlier} was not carried over")
-        cols = {r[1] for r in conn.execute("PRAGMA earlier.table_info(batches)")}
-        if not cols:
-            raise DataError(f"{earlier}: not a corrections database")
-        session = "session" if "session" in cols else "NULL"
-        carried = "carried_from" if "carried_from" in cols else "NULL"
-        conn.execute(
-            "INSERT INTO batches (id, created_at, author, source, model_version, note, state, session,"
-            f" carried_from) SELECT id, created_at, author, source, model_version, note, state, {session},"
-            f" coalesce({carried}, ?) FROM earlier.batches ORDER BY id", (fingerprint,))
-        conn.execute("INSERT INTO corrections (seq, batch_id, product_id, field, old_value, new_value)"
-                     " SELECT seq, batch_id, product_id, field, old_value, new_value FROM earlier.corrections"
-                     " ORDER BY seq")
-        conn.execute("INSERT INTO undo_events (id, batch_id, action, created_at)"
-                     " SELECT id, batch_id, action, created_at FROM earlier.undo_events ORDER BY id")
-        tables = {r[0] for r in conn.execute("SELECT name FROM earlier.sqlite_master WHERE type = 'table'")}
-        if "lineage" in tables:
-            conn.execute("INSERT INTO lineage (fingerprint, csv_path, carried_at, batches)"
-                         " SELECT fingerprint, csv_path, carried_at, batches FROM earlier.lineage ORDER BY id")
-        resolved: dict = {}
-        if "carried" in tables:
-            resolved = {(r[0], r[1]): r[2:] for r in conn.execute(
-                "SELECT product_id, field, resolved, resolved_at, resolved_by, corrected_value, file_value"
-                " FROM earlier.carried WHERE resolved IS NOT NULL")}
-        n = conn.execute("SELECT count(*) FROM earlier.batches").fetchone()[0]
-        conn.execute("INSERT INTO lineage (fingerprint, csv_path, carried_at, batches) VALUES (?, ?, ?, ?)",
-                     (fingerprint, csv_path, _now(), int(n)))
-        counts = dict.fromkeys(CARRIED_STATES, 0)
-        rows = conn.execute(
-            "SELECT c.product_id, c.field, c.new_value, max(c.seq),"
-            " (SELECT c0.old_value FROM corrections AS c0 WHERE c0.product_id = c.product_id"
-            "  AND c0.field = c.field ORDER BY c0.seq LIMIT 1)"
-            " FROM corrections AS c JOIN batches AS b ON b.id = c.batch_id"
-            " WHERE b.state = 'active' GROUP BY c.product_id, c.field").fetchall()
-        out = []
-        for pid, fld, value, _seq, first_old in rows:
-            now = file_value(int(pid), fld)
-            if now is None:
-                state = "orphan"
-            elif fld not in file_fields:
-                state = "pending"
-            elif now == value:
-                state = "applied"
-            elif now == first_old:
-                state = "pending"
-            else:
-                state = "conflict"
-            choice = resolved.get((pid, fld))
-            if state == "conflict" and choice is not None and choice[0] == "mine" and choice[3] == value \
-                    and choice[4] == now:
-                out.append((pid, fld, state, value, now, *choice[:3]))  # the same conflict, resolved before
-            else:
-                out.append((pid, fld, state, value, now, None, None, None))
-            counts[state] += 1
-        conn.executemany("INSERT INTO carried (product_id, field, state, corrected_value, file_value, resolved,"
-                         " resolved_at, resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out)
-        return counts
-
-    def carried(self, state: str | None = None) -> list[dict[str, object]]:
-        """The corrections carried over from the earlier version, with their state against the new file."""
-        sql = ("SELECT product_id, field, state, corrected_value, file_value, resolved, resolved_at, resolved_by"
-               " FROM carried" + (" WHERE state = ?" if state else "") + " ORDER BY product_id, field")
-        rows = self._read(sql, (state,) if state else ())
-        keys = ("product_id", "field", "state", "corrected_value", "file_value", "resolved", "resolved_at",
-                "resolved_by")
-        return [dict(zip(keys, r)) for r in rows]
-
-    def conflicts(self) -> list[dict[str, object]]:
-        """Carried corrections of a field the edited file changed to another value, not yet resolved.
-
-        Until resolved, the curator's value stays in force (nothing a curator did is dropped).
-        """
-        return [c for c in self.carried("conflict") if c["resolved"] is None]
-
-    def resolve(self, product_id: int, field: str, keep: str, *, author: str = "curator") -> int | None:
-        """Resolve a conflict: ``keep="mine"`` keeps the curator's value; ``keep="file"`` takes the
-        file's, recorded as a correction (source "import", undoable).  Returns that batch id (None
-        for "mine")."""
-        if keep not in ("mine", "file"):
-            raise ValueError(f"keep must be 'mine' or 'file', got {keep!r}")
-        with self._write() as conn:
-            row = conn.execute("SELECT corrected_value, file_value, resolved FROM carried WHERE product_id = ?"
-                               " AND field = ? AND state = 'conflict'", (int(product_id), field)).fetchone()
-            if row is None:
-                raise DataError(f"product {product_id} {field}: no conflict with the edited styles.csv to resolve")
-            if row[2] is not None:
-                raise DataError(f"product {product_id} {field}: resolved already (kept {row[2]})")
-            batch = None
-            if keep == "file":
-                now = self._current(conn, [(int(product_id), field)]).get((int(product_id), field))
-                current = now[0] if now is not None else row[0]
-                batch = self._insert_batch(conn, [Change(int(product_id), field, current, row[1])], author,
-                                           "import", None, "conflict with the edited styles.csv: the file's value")
-            conn.execute("UPDATE carried SET resolved = ?, resolved_at = ?, resolved_by = ? WHERE product_id = ?"
-                         " AND field = ?", (keep, _now(), author, int(product_id), field))
-            return batch
 
     # -- closing -----------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ _SKIP_WORDS = {"duplicate_id": "duplicate ids", "bad_id": "bad ids", "malformed_
 
 def status_text(catalog: Any) -> str:
     """``2 rows skipped: duplicate ids, see File > Catalog problems`` (or "" when nothing was wrong)."""
-    skipped = catalog.skipped_rows()
+    skipped = catalog.skipped_counts()
     if skipped:
         n = sum(skipped.values())
         why = ", ".join(_SKIP_WORDS[k] + (f" ({v:,})" if len(skipped) > 1 else "") for k, v in skipped.items())
@@ -79,7 +79,7 @@ class CatalogProblemsDialog(QDialog):
         tree.setHeaderLabels(["Problem", "Line", "Id"])
         tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         tree.header().setStretchLastSection(False)
-        for kind, n in sorted(counts.items(), key=lambda kv: (kv[0] not in catalog.skipped_rows(), kv[0])):
+        for kind, n in sorted(counts.items(), key=lambda kv: (kv[0] not in catalog.skipped_counts(), kv[0])):
             top = QTreeWidgetItem([f"{KINDS.get(kind, kind)}: {n:,}", "", ""])
             shown = report.of_kind(kind)
             for p in shown:
@@ -89,7 +89,7 @@ class CatalogProblemsDialog(QDialog):
                                               f"{n}` lists them all)", "", ""]))
             tree.addTopLevelItem(top)
             top.setFirstColumnSpanned(True)
-            top.setExpanded(kind in catalog.skipped_rows() or n <= 5)
+            top.setExpanded(kind in catalog.skipped_counts() or n <= 5)
         self.tree = tree
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

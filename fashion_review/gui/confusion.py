@@ -7,13 +7,19 @@ beside it the per-class precision / recall / F1 / support table.  The numbers co
 :mod:`fashion_review.review.metrics`; this widget only draws them and turns clicks into signals:
 
     view = ConfusionMatrixView()
+    view.set_dataset(ds, predictions, run=run)     # the run's own parts (its split.csv)
     view.set_data(predictions, labels={s: ds.usable(s, effective=eff) for s in ...},
-                  splits={s: ds.split(s, effective=eff) for s in ...})
+                  splits=model_split, parts_source="model")
     view.cell_clicked.connect(catalog.filter_to_cell)      # (scheme, given, predicted)
     view.class_clicked.connect(catalog.filter_to_class)    # (scheme, class name)
 
 Call :meth:`ConfusionMatrixView.set_data` (or :meth:`~ConfusionMatrixView.set_dataset`) again
 after each correction: it recomputes only the scheme and part shown (a few milliseconds).
+
+The parts are the shown model's own (the train / validation / test of its run's ``split.csv``):
+"test" is what that model never saw.  Only a model with no split file is shown on the data
+set's stored split, and the view says so; while the window computes a new model's parts the
+view shows none rather than the previous model's.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ from fashion_review.review import metrics
 from fashion_review.text import plural
 
 PART_LABELS = {"all": "All usable products", "train": "Train", "val": "Validation", "test": "Test"}
+#: Where the parts shown come from: the model's own split file, the data set's stored split (a
+#: model without a split file), or not known yet (being computed for a model just switched to).
+PARTS_SOURCES = ("model", "stored", "pending")
+_UNSET = object()
 #: What the view says without predictions (the window replaces it with what to do in its state).
 NO_PREDICTIONS = ("No model predictions to compare the labels with yet: Models > Choose model… shows a trained "
                   "model's (it predicts the catalog first if needed); Models > Retrain… trains one.")
@@ -253,6 +263,7 @@ class ConfusionMatrixView(QWidget):
         self._splits: dict[str, pd.Series] = {}
         self._predicted: dict[str, pd.Series] = {}
         self._model_name = ""
+        self.parts_source = "model"
         self._aligned: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0, np.int64),) * 3
         self.report: metrics.ClassReport | None = None
 
@@ -349,6 +360,7 @@ class ConfusionMatrixView(QWidget):
         labels: Mapping[str, pd.Series],
         splits: Mapping[str, pd.Series] | pd.Series | None = None,
         model_name: str | None = None,
+        parts_source: str = "model",
     ) -> None:
         """Show ``predictions`` against effective ``labels``.
 
@@ -358,8 +370,12 @@ class ConfusionMatrixView(QWidget):
         the model was trained on (``training.evaluate.read_split(run)``: a multihead run takes
         one part per product for all its heads, so its test part is what it never saw); without
         it only "All usable products" has products.  ``model_name`` defaults to the predictions' model version (the run id).
+        ``parts_source`` (:data:`PARTS_SOURCES`) says where ``splits`` come from, in the words shown.
         The scheme and part shown are kept when they still exist.
         """
+        if parts_source not in PARTS_SOURCES:
+            raise ValueError(f"parts_source must be one of {PARTS_SOURCES}, got {parts_source!r}")
+        self.parts_source = parts_source
         if predictions is not self._pred:
             self._predicted = {}
         self._pred = predictions
@@ -391,17 +407,23 @@ class ConfusionMatrixView(QWidget):
         self.empty_label.setText(text or NO_PREDICTIONS)
 
     def set_dataset(self, ds, predictions, effective: pd.DataFrame | None = None,  # noqa: ANN001
-                    min_images: int | None = None, model_name: str | None = None) -> None:
-        """:meth:`set_data` from a :class:`~fashion_review.data.dataset.Dataset` (computes labels and splits)."""
+                    min_images: int | None = None, model_name: str | None = None, run=_UNSET) -> None:  # noqa: ANN001
+        """:meth:`set_data` from a :class:`~fashion_review.data.dataset.Dataset`: labels, and the parts of
+        the model shown: ``run``'s own (its ``split.csv``, the same parts in every scheme), found in
+        the registry by the predictions' model version when not given; the stored split only for a
+        model without a split file (said so)."""
+        from fashion_review.gui.session import compute_splits, run_of, run_split
+
         if predictions is None:
             self.set_data(None, {}, {}, model_name)
             return
+        if run is _UNSET:
+            run = run_of(predictions, ds.fingerprint)
         eff = ds.effective() if effective is None else effective
-        labels, splits = {}, {}
-        for s in predictions.schemes:
-            labels[s] = ds.usable(s, min_images, effective=eff)
-            splits[s] = ds.split(s, min_images, effective=eff)
-        self.set_data(predictions, labels, splits, model_name)
+        own = run_split(run)
+        out = compute_splits(ds, eff, predictions.schemes, run_split=own, min_images=min_images)
+        self.set_data(predictions, {s: d["usable"] for s, d in out.items()}, {s: d["split"] for s, d in out.items()},
+                      model_name, parts_source="model" if own is not None else "stored")
 
     def set_scheme(self, scheme: str) -> None:
         i = self.scheme_combo.findText(scheme)
@@ -466,7 +488,7 @@ class ConfusionMatrixView(QWidget):
             self.model_label.setText("No model" if self._pred is None else f"Model {self._model_name}: no {scheme} labels")
             self.updated.emit()
             return
-        split = self._splits.get(scheme)
+        split = self._splits.get(scheme) if self.parts_source != "pending" else None
         if part != "all" and split is None:
             ids = np.zeros(0, np.int64)
             g = p = np.zeros(0, object)
@@ -479,8 +501,14 @@ class ConfusionMatrixView(QWidget):
         self.report_model.set_report(self.report)
         #: The accuracy as `fashion-review evaluate` counts it (classes the model knows), in its words.
         self.scored = metrics.scored_accuracy(g, p, self._pred.classes[scheme])
-        self.model_label.setText(
-            f"Model <b>{self._model_name or 'unnamed'}</b> · accuracy {self.scored.words(part)}")
+        name = f"Model <b>{self._model_name or 'unnamed'}</b>"
+        if self.parts_source == "pending" and part != "all":
+            self.model_label.setText(f"{name} · computing its own train / validation / test parts …")
+        else:
+            whose = "the model's" if self.parts_source == "model" else "the stored split's"
+            self.model_label.setText(f"{name} · accuracy {self.scored.words(part, whose)}"
+                                     + (" (the model has no split file: which products it trained on is unknown)"
+                                        if self.parts_source == "stored" and part != "all" else ""))
         self.model_label.setToolTip(
             "The accuracy over the products of this part with a label the model knows, today's labels "
             "(corrections applied): the figure `fashion-review evaluate` reports for the test part. The matrix "

@@ -1,9 +1,13 @@
 """The history panel: every batch of corrections (``store.batches()``), newest first, with Undo
-and Redo.  Undone batches stay listed, greyed; double-clicking a batch shows its products."""
+and Redo.  Undone batches stay listed, greyed; double-clicking a batch shows its products.
+
+Batches carried over from an earlier version of styles.csv say so, with the state of their fields
+against the new file (in the new file, applied as before, conflict, product gone, resolved), under
+a line that sums them up and links to the conflicts dialog."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -11,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -38,6 +43,16 @@ SOURCE_TEXT = {"curator": "by hand", "prediction": "accepted prediction", "bulk"
 #: Batches listed (newest first); older ones stay in the store and the CLI.
 MAX_SHOWN = 300
 STATE_TEXT = {"active": "", "undone": "undone", "discarded": "undone, replaced"}
+#: A carried-over field's state against the new styles.csv, as the panel says it.
+CARRIED_STATE_TEXT = {"applied": "in the new file", "pending": "applied as before", "conflict": "conflict",
+                      "orphan": "product gone", "resolved": "resolved"}
+
+
+def carried_words(state: str, n: int) -> str:
+    """``"2 conflicts"``, ``"1 in the new file"``: ``n`` carried-over fields in ``state``."""
+    if state == "conflict":
+        return plural(n, "conflict")
+    return f"{n:,} {CARRIED_STATE_TEXT.get(state, state)}"
 
 
 class HistoryPanel(QWidget):
@@ -47,6 +62,8 @@ class HistoryPanel(QWidget):
     redo_requested = Signal()
     #: A batch was double-clicked: show its products.
     batch_activated = Signal(int)
+    #: The carried-over line's link was clicked: open the conflicts dialog.
+    conflicts_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,9 +88,18 @@ class HistoryPanel(QWidget):
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.redo_button)
         buttons.addStretch(1)
+        self.carried_label = QLabel("")
+        self.carried_label.setObjectName("carried_label")
+        self.carried_label.setWordWrap(True)
+        self.carried_label.setTextFormat(Qt.TextFormat.RichText)
+        self.carried_label.setToolTip("Corrections made on an earlier version of this styles.csv, carried over to "
+                                      "this one; a conflict keeps your value until you resolve it")
+        self.carried_label.linkActivated.connect(lambda _link: self.conflicts_requested.emit())
+        self.carried_label.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 6)
         lay.setSpacing(4)
+        lay.addWidget(self.carried_label)
         lay.addWidget(self.tree, 1)
         lay.addLayout(buttons)
         self.undo_button.clicked.connect(self.undo_requested)
@@ -81,9 +107,16 @@ class HistoryPanel(QWidget):
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         self._grey = QBrush(QColor(150, 150, 150))
 
-    def set_batches(self, batches: Sequence[dict], can_undo: bool, can_redo: bool) -> None:
+    def set_carried(self, text: str) -> None:
+        """The line over the list about what was carried over from an earlier styles.csv ("" hides it)."""
+        self.carried_label.setText(text)
+        self.carried_label.setVisible(bool(text))
+
+    def set_batches(self, batches: Sequence[dict], can_undo: bool, can_redo: bool,
+                    carried: Mapping[int, Mapping[str, int]] | None = None) -> None:
         """Show ``store.batches()`` (oldest first, as the store gives them); the newest
-        :data:`MAX_SHOWN` only, so a long history never slows a correction down."""
+        :data:`MAX_SHOWN` only, so a long history never slows a correction down.  ``carried``:
+        batch id -> {state: fields} of the batches carried over from an earlier styles.csv."""
         self.tree.setUpdatesEnabled(False)
         try:
             self.tree.clear()
@@ -97,6 +130,13 @@ class HistoryPanel(QWidget):
                 state = STATE_TEXT.get(b["state"], b["state"])
                 if state:
                     what = f"{what} ({state})"
+                if b.get("carried_from"):
+                    states = {k: n for k, n in (carried or {}).get(b["id"], {}).items() if n}
+                    if sum(states.values()) == 1:  # one field: its state alone ("conflict")
+                        said = CARRIED_STATE_TEXT.get(next(iter(states)), "")
+                    else:
+                        said = ", ".join(carried_words(k, n) for k, n in states.items())
+                    what = f"[carried: {said or 'from the earlier file'}] {what}"  # first: the dock is narrow
                 when = local_time(b["created_at"])
                 item = QTreeWidgetItem([str(b["id"]), when, b["author"], what, f"{b['n_changes']:,}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, int(b["id"]))
@@ -104,6 +144,9 @@ class HistoryPanel(QWidget):
                        f"{plural(b['n_changes'], 'field change')} · {b['author']} · {b['source']}")
                 if b.get("model_version"):
                     tip += f" · model {b['model_version']}"
+                if b.get("carried_from"):
+                    tip += (" · recorded on an earlier version of styles.csv and carried over (undo does not "
+                            "reach it)")
                 for c in range(5):
                     item.setToolTip(c, tip)
                 if b["state"] != "active":

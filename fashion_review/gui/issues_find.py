@@ -48,6 +48,8 @@ class FindIssuesDialog(QDialog):
     """See the module docstring; ``found`` carries the stored issues."""
 
     found = Signal(object)  # review.issues.StoredIssues
+    #: The search started in this worker (the window counts it as a job of the open data set).
+    job_started = Signal(object)
 
     def __init__(self, ds: Any, parent: QWidget | None = None, *, device: str | None = None,
                  job=None) -> None:  # noqa: ANN001 - job replaces find_job (tests)
@@ -162,6 +164,7 @@ class FindIssuesDialog(QDialog):
         worker.signals.cancelled.connect(self._on_cancelled)
         worker.signals.finished.connect(self._on_finished)
         self._job.start(worker)
+        self.job_started.emit(worker)
         for w in (self.mode, self.folds, self.epochs, self.start_button):
             w.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -206,6 +209,25 @@ class FindIssuesDialog(QDialog):
         for w in (self.mode, self.folds, self.epochs, self.start_button):
             w.setEnabled(True)
         self.cancel_button.setEnabled(False)
+
+    def close_with_dataset(self) -> str:
+        """Its data set is closing: stop the search (waiting for it), close the dialog, say what became of it."""
+        from fashion_review.gui.jobs import CLOSE_WAIT_S
+
+        worker = self._job.current
+        running = worker is not None and not worker.is_done
+        if running:
+            self._job.cancel()
+            worker.wait(CLOSE_WAIT_S)
+        self.close()
+        if not running:
+            return ""
+        if worker.outcome == "result":
+            return "Find label issues closed with its data set: the search had finished; its label issues are stored"
+        if worker.is_done:
+            return ("Find label issues closed with its data set: the search was cancelled (the label issues found "
+                    "before are kept)")
+        return "Find label issues closed with its data set: the search is stopping (nothing half-written is kept)"
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802
         if self.busy:

@@ -19,7 +19,6 @@ import pandas as pd
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from fashion_review.data.corrections import EXCLUDED, Change, confirmed_field
 from fashion_review.errors import FashionReviewError
 from fashion_review.gui.issues_view import LabelIssuesView
 from fashion_review.gui.workers import SingleJob, Worker
@@ -52,18 +51,15 @@ class LabelIssues(QObject):
         self._dirty = False  # the labels changed while the view was hidden: rebuild when it shows
         window.stack.addWidget(self.view)
         window.add_view(VIEW, self.view, "&Label issues", "Ctrl+4", "Show the label-issue queue")
-        A = window._action  # noqa: N806
-        self.act_find = A("Find &label issues…", self.open_find, ["Ctrl+Shift+I"],
-                          "Cross-validate a model and rank the products whose labels are in doubt (Review > Label issues)")
-        self.act_confirm = A("Label is &right", self.confirm, ["Space"],
-                             "Mark the label as reviewed and right: the product leaves the label-issue queue")
-        self.act_next_issue = A("Next &unreviewed issue", self.next_unreviewed, ["N"],
-                                "Jump to the next issue nobody has reviewed")
-        menu = window.review_menu
-        menu.addSeparator()
-        menu.addAction(self.act_find)
-        menu.addAction(self.act_confirm)
-        menu.addAction(self.act_next_issue)
+        add = window.action_table.add
+        self.act_find = add("find_issues", "&Find label issues…", self.open_find, ["Ctrl+Shift+I"],
+                            "Cross-validate a model and rank the products whose labels are in doubt (Review > Label "
+                            "issues)", menu="&Review", separator=True)
+        self.act_confirm = add("confirm", "Label is &right", self.confirm, ["Space"],
+                               "Mark the label as reviewed and right: the product leaves the label-issue queue",
+                               menu="&Review")
+        self.act_next_issue = add("next_issue", "Next &unreviewed issue", self.next_unreviewed, ["N"],
+                                  "Jump to the next issue nobody has reviewed", menu="&Review")
         v = self.view
         v.scheme_changed.connect(self._on_view_scheme)
         v.filters_changed.connect(self._show)
@@ -74,7 +70,7 @@ class LabelIssues(QObject):
         v.next_requested.connect(self.next_unreviewed)
         v.exclude_flagged_requested.connect(self.exclude_flagged)
         v.accept_flagged_requested.connect(self.accept_flagged)
-        v.retrain_requested.connect(window.open_retrain)
+        v.retrain_requested.connect(lambda: window.models.open_retrain())
         v.suggestion_chosen.connect(self._apply_label)
         v.table.doubleClicked.connect(lambda _i: self.accept_suggestions())
         window.loaded.connect(self._on_loaded)
@@ -125,7 +121,7 @@ class LabelIssues(QObject):
             for a in (self.w.act_accept, *self.w.act_top):
                 a.setEnabled(on and self.has_entries())
         elif self.w.session is not None:
-            self.w._update_review_actions()
+            self.w.update_review_actions()
         self.act_confirm.setEnabled(on and self.has_entries())
         self.act_next_issue.setEnabled(on and self.has_entries())
         self.act_find.setEnabled(self.w.session is not None)
@@ -136,11 +132,11 @@ class LabelIssues(QObject):
         self.stored, self.queue = None, None
         self._loading = True
         self.view.set_scheme(self.w.model.scheme)
-        worker = Worker(_load_job, self.w.session.ds.home)
-        worker.signals.result.connect(self._on_stored)
-        worker.signals.errored.connect(self._on_load_error)
+        session = self.w.session
+        worker = Worker(_load_job, session.ds.home)
         worker.signals.finished.connect(self._on_load_finished)
-        self._load_job.start(worker)
+        self.w.jobs.start(session, worker, name="label issues", job=self._load_job, result=self._on_stored,
+                          errored=self._on_load_error)
         self._update_actions()
 
     def _on_load_finished(self) -> None:
@@ -249,7 +245,7 @@ class LabelIssues(QObject):
             self.view.detail.show_issue(pid, row, name, q.scheme, q.stored.label, self.w.thumbs.get(pid), dups, labels,
                                         self.w.thumbs)
         if self.active():
-            self.w._schedule_detail()
+            self.w.schedule_detail()
 
     def _on_thumbs(self, arrived) -> None:  # noqa: ANN001
         d = self.view.detail
@@ -269,39 +265,35 @@ class LabelIssues(QObject):
         if self.w.session is None or self.queue is None:
             return None
         pids = self.selected_pids() if pids is None else pids
-        changes = self.w._label_changes(pids, self.scheme, lambda pid: self._suggestion(int(pid), k))
+        changes = self.w.edits.label_changes(pids, self.scheme, lambda pid: self._suggestion(int(pid), k))
         if not changes:
             self.w.statusBar().showMessage("No suggestion to accept for the selection.", 4000)
             return None
         what = "suggestion" if k == 0 else f"suggestion {k + 1}"
-        return self.w._record(changes, len(pids), source="curator", note=f"accept {self.scheme} {what} (label issues)")
+        return self.w.edits.record(changes, len(pids), source="curator",
+                                   note=f"accept {self.scheme} {what} (label issues)")
 
     def accept_suggestions(self) -> int | None:
         return self.use_suggestion(0)
 
     def _apply_label(self, label: str) -> int | None:
-        return self.w.set_label(label)
+        return self.w.edits.set_label(label)
 
     def confirm(self) -> int | None:
         """Space: the label of each selected product is right (a ``confirmed`` correction; undoable)."""
         s = self.w.session
         if s is None or self.queue is None or not self.active():
             return None
-        pids = self.selected_pids()
-        field = confirmed_field(self.scheme)
-        values = s.store.effective()
-        changes = []
-        for pid in pids.tolist():
-            if pid not in self.queue.table.index:
-                continue
-            label = str(self.queue.table.at[pid, "given"])
-            old = values.get((int(pid), field), "")
-            if old != label:
-                changes.append(Change(int(pid), field, old, label))
+        pids = [int(p) for p in self.selected_pids().tolist() if p in self.queue.table.index]
+        try:
+            changes = self.w.edits.confirm_changes(pids, self.scheme)
+        except FashionReviewError as exc:
+            self.w.statusBar().showMessage(f"Not confirmed: {exc}", 6000)
+            return None
         if not changes:
             self.w.statusBar().showMessage("Already confirmed.", 3000)
             return None
-        return self.w._record(changes, len(pids), source="curator", note=f"{self.scheme} label is right")
+        return self.w.edits.record(changes, len(pids), source="curator", note=f"{self.scheme} label is right")
 
     def next_unreviewed(self) -> None:
         """N: the next issue below the current one that nobody has reviewed (wrapping around)."""
@@ -342,13 +334,12 @@ class LabelIssues(QObject):
         if e is None or e.empty:
             self.w.statusBar().showMessage(f"No unreviewed issue with score ≤ {threshold:.2f}.", 5000)
             return None
-        excluded = self.w.session.table.frame[EXCLUDED]
-        pids = [int(p) for p in e.index if not bool(excluded.get(p, False))]
+        changes = self.w.edits.exclusion_changes(e.index.to_numpy(np.int64), excluded=True)
+        pids = [c.product_id for c in changes]
         if not pids or not self._ask("Exclude from training",
                                      f"Exclude {len(pids):,} flagged products (score ≤ {threshold:.2f}) from training?"):
             return None
-        changes = [Change(p, EXCLUDED, "false", "true") for p in pids]
-        return self.w._record(changes, len(pids), source="bulk",
+        return self.w.edits.record(changes, len(pids), source="bulk",
                               note=f"exclude {len(pids):,} flagged {self.scheme} issues (score ≤ {threshold:.2f})")
 
     def accept_flagged(self, threshold: float) -> int | None:
@@ -362,9 +353,8 @@ class LabelIssues(QObject):
                                     f"Set the suggested {self.scheme} of {len(e):,} flagged products "
                                     f"(score ≤ {threshold:.2f})?"):
             return None
-        sugg = e["suggestion"].to_dict()
-        changes = self.w._label_changes(e.index.to_numpy(np.int64), self.scheme, lambda pid: sugg.get(int(pid), ""))
-        return self.w._record(changes, len(e), source="bulk",
+        changes = self.w.edits.label_changes_of(e["suggestion"].to_dict(), self.scheme)
+        return self.w.edits.record(changes, len(e), source="bulk",
                               note=f"accept {len(e):,} {self.scheme} suggestions (label issues, score ≤ {threshold:.2f})")
 
     # -- finding ------------------------------------------------------------------------------
@@ -378,8 +368,11 @@ class LabelIssues(QObject):
         if self._find_dialog is not None and self._find_dialog.isVisible():
             self._find_dialog.raise_()
             return self._find_dialog
-        dlg = FindIssuesDialog(self.w.session.ds, self.w, device=self.w._device_name())
-        dlg.found.connect(self._on_found)
+        session = self.w.session
+        dlg = FindIssuesDialog(session.ds, self.w, device=self.w.models.device_name())
+        dlg.found.connect(self.w.jobs.guard(session, self._on_found, "label-issue search"))
+        dlg.job_started.connect(lambda worker, s=session: self.w.jobs.track(s, worker, "label-issue search"))
+        self.w.jobs.attach_dialog(session, dlg)  # closed with its data set
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.destroyed.connect(lambda *_: setattr(self, "_find_dialog", None))
         dlg.show()

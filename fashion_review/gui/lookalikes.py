@@ -168,12 +168,9 @@ class Lookalikes(QObject):
         window.detail.add_section(self.photo_box)
 
         # Show similar: Review menu, key S, the views' context menus.
-        self.act_similar = window._action("Show &similar", self.show_similar, ["S"],
-                                          "Show this product's most similar products in the grid, nearest first")
-        for menu in window.menuBar().findChildren(type(window.models_menu)):
-            if menu.title() == "&Review":
-                menu.addSeparator()
-                menu.addAction(self.act_similar)
+        self.act_similar = window.action_table.add(
+            "similar", "Show si&milar", self.show_similar, ["S"],
+            "Show this product's most similar products in the grid, nearest first", menu="&Review", separator=True)
         for view in (window.grid, window.table_view):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
             view.addAction(self.act_similar)
@@ -225,9 +222,9 @@ class Lookalikes(QObject):
         self.index = None
         s = self.w.session
         worker = Worker(_build_index, s.ds, run, pred, s.table.effective.copy(), task_arg=None)
-        worker.signals.result.connect(lambda index, key=key: self._on_index(key, index))
-        worker.signals.errored.connect(lambda msg, _tb: self._note_similar(f"No similar products: {msg}"))
-        self._jobs["index"].start(worker)
+        self.w.jobs.start(s, worker, name="similar products", job=self._jobs["index"],
+                          result=lambda index, key=key: self._on_index(key, index),
+                          errored=lambda msg, _tb: self._note_similar(f"No similar products: {msg}"))
         return False
 
     def _on_index(self, key: str, index) -> None:  # noqa: ANN001
@@ -246,18 +243,16 @@ class Lookalikes(QObject):
             return
         run, pred = self._model()
         worker = Worker(_find_duplicates, s.ds, run, pred)
-        worker.signals.result.connect(lambda d, s=s: self._on_duplicates(s, d))
-        worker.signals.errored.connect(lambda msg, _tb: self.w._error("Finding duplicates failed", msg))
-        worker.signals.progress.connect(self.w._on_job_progress)
+        worker.signals.finished.connect(self.w.progress.hide)
         self.w.progress.show()
         self.w.statusBar().showMessage("Finding duplicate photos …")
         self.dup_note.setText("Finding duplicate photos …")
-        self._jobs["duplicates"].start(worker)
+        self.w.jobs.start(s, worker, name="duplicates", job=self._jobs["duplicates"],
+                          result=lambda d, s=s: self._on_duplicates(s, d),
+                          errored=lambda msg, _tb: self.w.error("Finding duplicates failed", msg),
+                          progress=self.w.on_job_progress)
 
-    def _on_duplicates(self, session, dups) -> None:  # noqa: ANN001
-        self.w.progress.hide()
-        if session is not self.w.session:
-            return
+    def _on_duplicates(self, session, dups) -> None:  # noqa: ANN001 - only while ``session`` is shown (jobs.guard)
         self.duplicates = dups
         frame = session.table.frame
         frame[DUPLICATE_GROUP] = dups.near.reindex(frame.index).fillna(-1).astype(np.int64).to_numpy()
@@ -273,17 +268,15 @@ class Lookalikes(QObject):
         if s is None or self._jobs["palettes"].busy:
             return
         worker = Worker(_palettes, s.ds)
-        worker.signals.result.connect(lambda p, s=s: self._on_palettes(s, p))
-        worker.signals.errored.connect(lambda msg, _tb: self.w._error("Colour palettes failed", msg))
-        worker.signals.progress.connect(self.w._on_job_progress)
+        worker.signals.finished.connect(self.w.progress.hide)
         self.w.progress.show()
         self.w.statusBar().showMessage("Computing the colour palettes …")
-        self._jobs["palettes"].start(worker)
+        self.w.jobs.start(s, worker, name="colour palettes", job=self._jobs["palettes"],
+                          result=lambda p, s=s: self._on_palettes(s, p),
+                          errored=lambda msg, _tb: self.w.error("Colour palettes failed", msg),
+                          progress=self.w.on_job_progress)
 
-    def _on_palettes(self, session, pal) -> None:  # noqa: ANN001
-        self.w.progress.hide()
-        if session is not self.w.session:
-            return
+    def _on_palettes(self, session, pal) -> None:  # noqa: ANN001 - only while ``session`` is shown (jobs.guard)
         self.palettes = pal
         self._set_colour_column()
         self.w.statusBar().showMessage(f"Colour palettes of {len(pal.ids):,} photos", 6000)
@@ -302,7 +295,7 @@ class Lookalikes(QObject):
     def _after_columns(self) -> None:
         """New review-table columns: the model reads them again, the filter is applied again."""
         self.w.model.refresh()
-        self.w._refilter()
+        self.w.refilter()
         self._timer.start()
 
     def _references(self):  # noqa: ANN202

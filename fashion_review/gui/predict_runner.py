@@ -9,8 +9,11 @@ comes back through :attr:`PredictionRunner.device_described` and :func:`describe
 
     runner = PredictionRunner(window)
     runner.device_described.connect(status_bar.set_device)
-    runner.finished.connect(window.on_predictions)      # a review.predictions.Predictions
-    runner.start(run, ds)                               # RunInfo, run id or folder; a Dataset
+    runner.predicted.connect(window.on_predictions)     # (review.predictions.Predictions, owner)
+    runner.start(run, ds, owner=session)                # RunInfo, run id or folder; a Dataset
+
+``owner`` (the window's open session) comes back with the result of the very job it was started
+with, so a result can be dropped when its data set is no longer the one shown.
 """
 
 from __future__ import annotations
@@ -66,7 +69,10 @@ class PredictionRunner(QObject):
     progress = Signal(object)
     #: The Predictions (also written to the run folder by ``predict``).
     finished = Signal(object)
+    #: The same, with the ``owner`` the job was started with.
+    predicted = Signal(object, object)
     failed = Signal(str, str)  # message, traceback
+    failed_for = Signal(str, str, object)  # message, traceback, owner
     cancelled = Signal()
     #: "CPU" or "GPU: <name>", as soon as the worker knows it.
     device_described = Signal(str)
@@ -90,14 +96,15 @@ class PredictionRunner(QObject):
     def worker(self) -> Worker | None:
         return self._jobs.current
 
-    def start(self, run: Any, ds: Any, *, limit: int | None = None) -> Worker:
-        """Predict with ``run`` (a RunInfo, run id or folder) over ``ds``; returns the worker."""
+    def start(self, run: Any, ds: Any, *, limit: int | None = None, owner: Any = None) -> Worker:
+        """Predict with ``run`` (a RunInfo, run id or folder) over ``ds``; returns the worker.
+        ``owner`` comes back with the result (:attr:`predicted`, :attr:`failed_for`)."""
         worker = Worker(predict_job, run, ds, limit=limit, predict_fn=self.predict_fn)
         s = worker.signals
         s.started.connect(self.started)
         s.progress.connect(self._on_progress)
-        s.result.connect(self._on_result)
-        s.errored.connect(self._on_errored)
+        s.result.connect(lambda pred, o=owner: self._on_result(pred, o))
+        s.errored.connect(lambda message, tb, o=owner: self._on_errored(message, tb, o))
         s.cancelled.connect(self._on_cancelled)
         s.finished.connect(self._on_finished)
         if self.show_dialog:
@@ -145,12 +152,14 @@ class PredictionRunner(QObject):
             if p.message:
                 self.dialog.setLabelText(p.message)
 
-    def _on_result(self, predictions: Any) -> None:
+    def _on_result(self, predictions: Any, owner: Any = None) -> None:
         self._close_dialog()
+        self.predicted.emit(predictions, owner)
         self.finished.emit(predictions)
 
-    def _on_errored(self, message: str, tb: str) -> None:
+    def _on_errored(self, message: str, tb: str, owner: Any = None) -> None:
         self._close_dialog()
+        self.failed_for.emit(message, tb, owner)
         self.failed.emit(message, tb)
 
     def _on_cancelled(self) -> None:

@@ -42,7 +42,7 @@ class ReferenceOffer(QObject):
         self.predict_button = QPushButton("Predict with the reference model")
         self.predict_button.clicked.connect(self.predict)
         self.train_button = QPushButton("Train one…")
-        self.train_button.clicked.connect(self.w.open_retrain)
+        self.train_button.clicked.connect(lambda: self.w.models.open_retrain())
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Hide this note")
@@ -54,11 +54,10 @@ class ReferenceOffer(QObject):
         layout = self.w.centralWidget().layout()
         layout.insertWidget(1, self.banner)  # under the filter bar, above the views
 
-        self.act_reference = self.w._action(
-            "Predict with the &reference model", self.predict, (),
+        self.act_reference = self.w.action_table.add(
+            "reference", "Predict with the &reference model", self.predict, (),
             "Predict this catalog with the model shipped with the app (imported into its models as a run "
-            "marked 'reference, not trained on this catalog')")
-        self.w.models_menu.addAction(self.act_reference)
+            "marked 'reference, not trained on this catalog')", menu="&Models")
         self.w.models_menu.aboutToShow.connect(self._update_action)
         self.w.loaded.connect(self._on_loaded)
         self._update_action()
@@ -101,7 +100,7 @@ class ReferenceOffer(QObject):
             return False
         from fashion_review.gui.predict_runner import REFERENCE
 
-        started = self.w.predict_with(REFERENCE)
+        started = self.w.models.predict_with(REFERENCE)
         if started:
             self.banner.hide()
             self.w.statusBar().showMessage("Predicting the catalog with the reference model …")

@@ -11,8 +11,14 @@ whether to activate the new model.  Two ways to train:
 * **Full retraining**: :func:`fashion_review.training.train.train` with the chosen recipe (hours
   on a CPU: a GPU is recommended).
 
-The jobs (:func:`heads_job`, :func:`full_job`) are plain functions with a task handle; Keras is
-imported inside them, on the worker's thread.  A cancelled job leaves the registry as it was.
+The jobs (:func:`~fashion_review.gui.retrain_jobs.heads_job`, :func:`~fashion_review.gui.retrain_jobs.full_job`)
+are plain functions with a task handle; Keras is imported inside them, on the worker's thread; the
+curves are :mod:`fashion_review.gui.retrain_curves`.  The dialog says truthfully what the registry
+holds after a job: the new run, whole, or (cancelled, failed) nothing new, as it checks the
+registry's folders rather than assuming it; and what the comparison counted (how many products
+were scored, which were left out and why, which were not counted because their class is one a
+model does not know).  Opened from the window, it is bound to the open data set and closes with
+it (:meth:`RetrainDialog.close_with_dataset`).
 
     dlg = RetrainDialog(ds, window, effective=eff)
     dlg.activated.connect(window.on_model_activated)      # a training.registry.RunInfo
@@ -21,14 +27,9 @@ imported inside them, on the worker's thread.  A cancelled job leaves the regist
 
 from __future__ import annotations
 
-import math
-import shutil
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -41,7 +42,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -55,8 +55,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fashion_review.review import metrics
-from fashion_review.tasks import Cancelled, Progress, Task
+from fashion_review.gui import dialogs
+from fashion_review.gui.retrain_curves import TrainingCurves
+from fashion_review.gui.retrain_jobs import (
+    FULL,
+    HEADS,
+    RetrainOutcome,
+    estimate_retrain,
+    full_job,
+    heads_job,
+    missing_parts,
+    registry_runs,
+)
+from fashion_review.tasks import Cancelled, Progress
 from fashion_review.text import plural
 from fashion_review.training.compare import (  # noqa: F401 (re-exported: the dialog's headless parts)
     RATES,
@@ -72,149 +83,14 @@ from fashion_review.training.compare import (  # noqa: F401 (re-exported: the di
     rates_for,
     size_text,
 )
-from fashion_review.training.compare import device_kind as _kind
 
-HEADS, FULL = "heads", "full"
 #: What the before / after figures count, in the words the confusion view and `evaluate` use.
-RESULTS_TITLE = ("Before / after: accuracy on the new model's test part, today's labels (the earlier model is "
-                 "scored on the same products, so its figure can differ from what \"fashion-review evaluate\" "
-                 "reports for it: that counts its own test part)")
+RESULTS_TITLE = ("Before / after: accuracy on the new model's test part, today's labels, over the products neither "
+                 "model trained on (both scored on the same ones, so the earlier model's figure can differ from what "
+                 "\"fashion-review evaluate\" reports for it: that counts its own test part)")
 #: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
-
-# --------------------------------------------------------------------------------------------
-# Plain functions (no Qt): what the dialog shows and what its worker runs
-
-
-@dataclass
-class RetrainOutcome:
-    """What a retrain produced: the new run and the numbers the dialog compares."""
-
-    mode: str
-    run: Any  # training.registry.RunInfo
-    parent: Any  # RunInfo of the model it is compared with (None when there was none)
-    before: dict[str, metrics.ClassReport]
-    after: dict[str, metrics.ClassReport]
-    seconds: float
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def accuracy_rows(self) -> list[tuple[str, float | None, float]]:
-        """(scheme, accuracy before, after) on the test part with today's labels."""
-        return [(s, self.before[s].accuracy if s in self.before else None, self.after[s].accuracy)
-                for s in self.after]
-
-    def recall_changes(self, top: int = 5) -> list[tuple[str, str, float, float]]:
-        """(scheme, class, recall before, after), largest changes first, over every scheme."""
-        rows = []
-        for s in self.after:
-            if s in self.before:
-                rows += [(s, *r) for r in metrics.recall_changes(self.before[s], self.after[s], top=top)]
-        rows.sort(key=lambda r: (-abs(r[3] - r[2]), r[0], r[1]))
-        return rows[:top]
-
-
-def heads_job(ds: Any, run: Any = None, *, epochs: int | None = None, limit: int | None = None,
-              min_images: int | None = None, task: Task) -> RetrainOutcome:
-    """Retrain the heads of ``run`` (default: the active run); see :func:`~fashion_review.training.heads.retrain_heads`."""
-    from fashion_review.training.heads import retrain_heads
-
-    t0 = time.perf_counter()
-    res = retrain_heads(ds, run, epochs=epochs, limit=limit, min_images=min_images, task=task)
-    return RetrainOutcome(HEADS, res.run, res.parent, res.before, res.after, time.perf_counter() - t0,
-                          dict(res.timings))
-
-
-def full_job(ds: Any, recipe: str, *, parent: Any = None, scheme: str | None = None, epochs: int | None = None,
-             image_size: int | None = None, limit: int | None = None, min_images: int | None = None,
-             weights: str = "none", task: Task) -> RetrainOutcome:
-    """Train ``recipe`` from scratch on the corrected labels, then score it and ``parent`` on its test part.
-
-    A cancel during the scoring removes the new run again, so a cancelled job never leaves one.
-    """
-    from fashion_review.training import registry
-    from fashion_review.training.train import train
-
-    t0 = time.perf_counter()
-    run = train(ds, recipe, schemes=scheme, epochs=epochs, image_size=image_size, limit=limit, task=task,
-                min_images=min_images, weights=weights)
-    timings = {"train_s": time.perf_counter() - t0}
-    try:
-        t = time.perf_counter()
-        before, after = compare_on_test(ds, run, parent, task)
-        timings["evaluate_s"] = time.perf_counter() - t
-    except BaseException:
-        if run.path.parent == registry.runs_dir(ds.fingerprint):
-            shutil.rmtree(run.path, ignore_errors=True)
-        raise
-    return RetrainOutcome(FULL, run, parent, before, after, time.perf_counter() - t0, timings)
-
-
-# --------------------------------------------------------------------------------------------
-# Widgets
-
-
-class TrainingCurves(QWidget):
-    """Live loss and accuracy (pyqtgraph): per batch while training, and validation per epoch."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        import pyqtgraph as pg
-
-        self._pg = pg
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.acc_plot = pg.PlotWidget(title="Accuracy")
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.setBackground("w")
-            plot.showGrid(x=True, y=True, alpha=0.3)
-            plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
-            layout.addWidget(plot)
-        self.acc_plot.setYRange(0, 1)
-        blue, orange = pg.mkPen((31, 119, 180), width=2), pg.mkPen((255, 127, 14), width=2)
-        self.loss_curve = self.loss_plot.plot([], [], pen=blue, name="train")
-        self.val_loss_curve = self.loss_plot.plot([], [], pen=orange, symbol="o", symbolSize=6,
-                                                  symbolBrush=(255, 127, 14), name="validation")
-        self.acc_curve = self.acc_plot.plot([], [], pen=blue, name="train")
-        self.val_acc_curve = self.acc_plot.plot([], [], pen=orange, symbol="o", symbolSize=6,
-                                                symbolBrush=(255, 127, 14), name="validation")
-        self.clear()
-
-    def clear(self) -> None:
-        self.x: list[float] = []
-        self.loss: list[float] = []
-        self.acc: list[float] = []
-        self.epochs: list[float] = []
-        self.val_loss: list[float] = []
-        self.val_acc: list[float] = []
-        self._redraw()
-
-    def add_progress(self, p: Progress) -> None:
-        info = p.info
-        if p.phase == "train" and info.get("loss") is not None and info.get("batches"):
-            x = (info["epoch"] - 1) + info["batch"] / info["batches"]
-            self.x.append(float(x))
-            self.loss.append(float(info["loss"]))
-            acc = info.get("accuracy")
-            self.acc.append(float(acc) if acc is not None else math.nan)
-            self._redraw()
-        elif p.phase == "epoch_end":
-            logs = info.get("logs", {})
-            val_loss = logs.get("val_loss")
-            val_accs = [v for k, v in logs.items() if k.startswith("val_") and k.endswith("accuracy")]
-            if val_loss is not None or val_accs:
-                self.epochs.append(float(info.get("epoch", len(self.epochs) + 1)))
-                self.val_loss.append(float(val_loss) if val_loss is not None else math.nan)
-                self.val_acc.append(float(np.mean(val_accs)) if val_accs else math.nan)
-                self._redraw()
-
-    def _redraw(self) -> None:
-        self.loss_curve.setData(self.x, self.loss, connect="finite")
-        self.acc_curve.setData(self.x, self.acc, connect="finite")
-        self.val_loss_curve.setData(self.epochs, self.val_loss, connect="finite")
-        self.val_acc_curve.setData(self.epochs, self.val_acc, connect="finite")
 
 
 class RetrainDialog(QDialog):
@@ -226,6 +102,8 @@ class RetrainDialog(QDialog):
     activated = Signal(object)
     #: The job ended: "finished", "cancelled" or "failed".
     ended = Signal(str)
+    #: The job started in this worker (the window counts it as a job of the open data set).
+    job_started = Signal(object)
 
     def __init__(self, ds: Any, parent: QWidget | None = None, *, active_run: Any = _UNSET,
                  effective: pd.DataFrame | None = None, min_images: int | None = None,
@@ -247,6 +125,9 @@ class RetrainDialog(QDialog):
         self.ask_to_activate = ask_to_activate
         self.outcome: RetrainOutcome | None = None
         self.worker = None
+        self._runs_before: set[str] = set()
+        self._detached = False  # its data set was closed (close_with_dataset)
+        self._activated = False
         self._eff = ds.effective() if effective is None else effective
         self._runs = registry.list_runs(ds.fingerprint)
 
@@ -323,9 +204,15 @@ class RetrainDialog(QDialog):
         self.changes_label = QLabel()
         self.changes_label.setWordWrap(True)
         self.changes_label.setTextFormat(Qt.TextFormat.RichText)
+        #: training.compare.Comparison.text(): scored, left out and why, not counted.
+        self.comparison_label = QLabel()
+        self.comparison_label.setObjectName("comparison_label")
+        self.comparison_label.setWordWrap(True)
+        self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         results = QGroupBox(RESULTS_TITLE)
         rl = QVBoxLayout(results)
         rl.addWidget(self.results_table)
+        rl.addWidget(self.comparison_label)
         rl.addWidget(self.changes_label)
         self.results_box = results
         results.hide()
@@ -468,41 +355,10 @@ class RetrainDialog(QDialog):
                 kept.setExpanded(True)
                 dropped.setExpanded(True)
 
-    def _counts(self, schemes: Sequence[str]) -> tuple[int, int, int]:
-        """(train, val, all) products a run of these schemes would see (usable in any scheme)."""
-        union = None
-        parts = None
-        for s in schemes:
-            usable = self.ds.usable(s, self.min_images, effective=self._eff)
-            union = usable.index if union is None else union.union(usable.index)
-            if parts is None:
-                try:
-                    parts = self.ds.split(s, self.min_images, effective=self._eff)
-                except Exception:  # noqa: BLE001 - only for an estimate
-                    parts = None
-        n = len(union) if union is not None else 0
-        if self.limit is not None:
-            n = min(n, self.limit)
-        share = parts.value_counts(normalize=True) if parts is not None and len(parts) else {}
-        return int(n * share.get("train", 0.8)), int(n * share.get("val", 0.1)), n
-
     def _estimate(self, schemes: Sequence[str], size: int | None) -> Estimate:
-        n_train, n_val, n = self._counts(schemes)
-        epochs = self.epochs_spin.value()
-        if self.mode == HEADS and self.active_run is not None:
-            cached, rate = cached_features(self.ds, self.active_run.backbone_id)
-            n_with_image = int(self._eff["has_image"].sum()) if self.limit is None else n
-            missing = n_with_image - cached
-            backbone = str((self.active_run.record.get("recipe") or {}).get("backbone", "xception"))
-            return estimate_heads(max(0, missing), n_train, epochs, size, self.device, rate, n_with_image,
-                                  backbone=backbone)
-        recipe = self._recipe()
-        measured = measured_train_rate(self._runs, recipe.name, size, self.device)
-        est = estimate_full(n_train, n_val, epochs, size, self.device, measured, backbone=recipe.backbone,
-                            validation=recipe.validation)
-        if self.active_run is not None:  # scoring old and new models on the test part
-            est.seconds += 2 * max(0, n - n_train - n_val) / rates_for(self.device, recipe.backbone, size)["features"]
-        return est
+        return estimate_retrain(self.ds, self.mode, schemes=schemes, epochs=self.epochs_spin.value(), size=size,
+                                device=self.device, effective=self._eff, active_run=self.active_run,
+                                recipe=self._recipe(), runs=self._runs, min_images=self.min_images, limit=self.limit)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -512,6 +368,9 @@ class RetrainDialog(QDialog):
 
         if self.busy:
             return self.worker
+        if self._detached:
+            self.status_label.setText("Its data set was closed: open it again and retrain from there.")
+            return None
         epochs = self.epochs_spin.value()
         if self.mode == HEADS:
             worker = Worker(heads_job, self.ds, self.active_run, epochs=epochs, limit=self.limit,
@@ -529,13 +388,17 @@ class RetrainDialog(QDialog):
         s.cancelled.connect(self._on_cancelled)
         self.worker = worker
         self.outcome = None
+        self._activated = False
         self.curves.clear()
         self.results_box.hide()
         self.activate_button.hide()
         self.progress_bar.setValue(0)
         self.status_label.setText("Starting ...")
         self._set_running(True)
-        return worker.start(long_pool())
+        self._runs_before = registry_runs(self.ds.fingerprint)
+        worker.start(long_pool())
+        self.job_started.emit(worker)
+        return worker
 
     def cancel(self) -> None:
         if self.busy:
@@ -566,20 +429,23 @@ class RetrainDialog(QDialog):
         self.outcome = outcome
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(1000)
-        self.status_label.setText(f"Done in {format_duration(outcome.seconds)}: new run {outcome.run.id} "
+        missing = missing_parts(outcome.run)
+        where = ("is in the registry, whole" if not missing else
+                 f"is in the registry but lacks {', '.join(missing)}")
+        self.status_label.setText(f"Done in {format_duration(outcome.seconds)}: the new run {outcome.run.id} {where} "
                                   "(not active yet).")
         self._show_results(outcome)
         self.run_created.emit(outcome.run)
         self.ended.emit("finished")
         self.activate_button.show()
-        if self.ask_to_activate:
+        if self.ask_to_activate and not self._detached:
             self._ask_to_activate()
 
     def _on_errored(self, message: str, tb: str) -> None:
         self._set_running(False)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
-        self.status_label.setText(f"Failed: {message}")
+        self.status_label.setText(f"Failed: {message}. {self._registry_note()}")
         self.status_label.setToolTip(tb)
         self.ended.emit("failed")
 
@@ -587,8 +453,19 @@ class RetrainDialog(QDialog):
         self._set_running(False)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
-        self.status_label.setText("Cancelled: the registry is unchanged.")
+        self.status_label.setText(f"Cancelled: {self._registry_note()}")
         self.ended.emit("cancelled")
+
+    def _new_runs(self) -> list[str]:
+        """Run folders that appeared in the registry since the job started (checked, not assumed)."""
+        return sorted(registry_runs(self.ds.fingerprint) - self._runs_before)
+
+    def _registry_note(self) -> str:
+        """What a job that made no run left in the registry, as the registry's folders show it."""
+        new = self._new_runs()
+        if not new:
+            return "nothing was written: the registry is unchanged."
+        return f"the registry holds {plural(len(new), 'new run')} all the same: {', '.join(new)}."
 
     def _show_results(self, outcome: RetrainOutcome) -> None:
         rows = outcome.accuracy_rows()
@@ -602,6 +479,8 @@ class RetrainDialog(QDialog):
                 item = QTableWidgetItem(v)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 t.setItem(i, j, item)
+        self.comparison_label.setText(outcome.comparison_text())
+        self.comparison_label.setVisible(bool(self.comparison_label.text()))
         changes = outcome.recall_changes(top=6)
         if changes:
             lines = [f"{s} <b>{c}</b>: recall {100 * a:.0f}% → {100 * b:.0f}%" for s, c, a, b in changes]
@@ -616,10 +495,7 @@ class RetrainDialog(QDialog):
             return
         gains = [f"{s}: {100 * (a - b):+.1f} points" for s, b, a in o.accuracy_rows() if b is not None]
         text = f"Make {o.run.id} the active model?" + (f"\n\nTest accuracy: {', '.join(gains)}." if gains else "")
-        answer = QMessageBox.question(self, "Activate the new model?", text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
+        if dialogs.ask(self, "Activate the new model?", text):
             self.activate()
 
     def activate(self) -> Any:
@@ -627,10 +503,36 @@ class RetrainDialog(QDialog):
         if self.outcome is None:
             return None
         run = self._registry.activate(self.ds.fingerprint, self.outcome.run.id)
+        self._activated = True
         self.activate_button.hide()
         self.status_label.setText(f"{run.id} is now the active model.")
         self.activated.emit(run)
         return run
+
+    def close_with_dataset(self) -> str:
+        """Its data set is closing: stop the job (waiting for it), close the dialog, and say what the
+        registry holds of its work, as the registry's folders show it."""
+        from fashion_review.gui.jobs import CLOSE_WAIT_S
+
+        worker, running = self.worker, self.busy
+        if running:
+            worker.cancel()
+            worker.wait(CLOSE_WAIT_S)
+        self._detached = True
+        what = "The retrain dialog closed with its data set"
+        if running and not worker.is_done:
+            note = f"{what}: its training is stopping (a run is written whole or not at all)"
+        elif running:
+            new = self._new_runs()
+            note = (f"{what}: its new run {', '.join(new)} is in the registry, not active (Models > Choose model "
+                    "activates it)" if new else f"{what}: its training was cancelled; nothing was written")
+        elif self.outcome is not None and not self._activated:
+            note = (f"{what}: its new run {self.outcome.run.id} stays in the registry, not active (Models > Choose "
+                    "model activates it)")
+        else:
+            note = what
+        self.close()
+        return note
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.cancel()

@@ -36,6 +36,12 @@ class Session:
     run: object | None = None  # training.registry.RunInfo of the predictions shown
 
     @property
+    def run_key(self) -> str | None:
+        """The id of the model shown (its run, else its predictions' model version), None without one."""
+        rid = getattr(self.run, "id", None)
+        return rid or (self.table.model_version or None if self.table.predictions is not None else None)
+
+    @property
     def store(self):  # noqa: ANN201
         return self.ds.store
 
@@ -67,6 +73,18 @@ def run_split(run) -> pd.Series | None:  # noqa: ANN001
     try:
         return read_split(run)
     except FashionReviewError:
+        return None
+
+
+def run_of(predictions: Predictions | None, fingerprint: str):  # noqa: ANN201 - registry.RunInfo | None
+    """The registry run that made ``predictions`` (by their model version), if this data set has it."""
+    if predictions is None or not predictions.model_version:
+        return None
+    from fashion_review.training import registry
+
+    try:
+        return registry.get_run(predictions.model_version, fingerprint)
+    except (FashionReviewError, OSError, ValueError):
         return None
 
 
@@ -109,8 +127,11 @@ def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Sess
 
 
 def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | None = None,  # noqa: ANN001
-                   run_split: pd.Series | None = None) -> dict:
+                   run_split: pd.Series | None = None, min_images: int | None = None) -> dict:
     """Per scheme: ``{"usable": id -> label, "split": id -> part}`` over ``effective``.
+
+    The one place the app's parts come from (the window's splits job and
+    :meth:`~fashion_review.gui.confusion.ConfusionMatrixView.set_dataset` alike).
 
     Without ``run_split``: each scheme's stored split (computed and stored on first use, then only
     extended) over its usable products; a product outside it (no image, excluded, a class under
@@ -125,11 +146,11 @@ def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | No
         if task is not None:
             task.check()
             task.report("splits", k / len(schemes), f"Split of {s}")
-        usable = ds.usable(s, effective=effective)
+        usable = ds.usable(s, min_images, effective=effective)
         if run_split is not None:
             split = run_split
         else:
-            split = ds.split(s, effective=effective).reindex(usable.index)
+            split = ds.split(s, min_images, effective=effective).reindex(usable.index)
         out[s] = {"usable": usable, "split": split}
     if task is not None:
         task.report("splits", 1.0, "Splits ready")

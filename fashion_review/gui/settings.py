@@ -100,3 +100,39 @@ class AppSettings:
         d = str(Path(data).expanduser().resolve())
         self.last_data = d
         self.recent = [d, *[r for r in self.recent if r != d]][:MAX_RECENT]
+
+
+# -- window geometry (QSettings, apart from the typed settings) ------------------------------------
+
+#: Window geometry, dock layout and thumbnail size, under the home folder (never the user's registry).
+WINDOW_INI = "window.ini"
+
+
+def window_settings():  # noqa: ANN201 - QSettings
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(paths.home() / WINDOW_INI), QSettings.Format.IniFormat)
+
+
+def restore_window_layout(win) -> None:  # noqa: ANN001 - the MainWindow
+    from PySide6.QtCore import QByteArray
+
+    qs = window_settings()
+    # Always with a default: PySide6 6.12 drops a reference to None for a missing value.
+    geom, state = qs.value("geometry", QByteArray()), qs.value("state", QByteArray())
+    if isinstance(geom, QByteArray) and not geom.isEmpty():
+        win.restoreGeometry(geom)
+    if isinstance(state, QByteArray) and not state.isEmpty():
+        win.restoreState(state)
+    try:
+        win.grid.set_thumb_size(int(qs.value("thumb_step", 0)))
+    except (TypeError, ValueError):
+        pass
+
+
+def save_window_layout(win) -> None:  # noqa: ANN001 - the MainWindow
+    qs = window_settings()
+    qs.setValue("geometry", win.saveGeometry())
+    qs.setValue("state", win.saveState())
+    qs.setValue("thumb_step", win.grid.thumb_step)
+    qs.sync()

@@ -104,7 +104,9 @@ class Worker(QRunnable):
     task's cancel flag; the function stops at its next check and the worker emits ``cancelled``
     (never ``result``) then ``finished``; a function that returns all the same (the cancel came
     after its last check, its work is done) emits ``result``.  A function that raises emits ``errored(message,
-    traceback)``.  Pass ``task_arg=None`` for a function that takes no task.
+    traceback)``.  Pass ``task_arg=None`` for a function that takes no task.  :meth:`wait` blocks until
+    the function is done (closing a data set waits for its jobs); :attr:`outcome` says how it ended;
+    ``on_dropped`` disposes of a value a superseded job returned (a data set it opened).
     """
 
     #: Workers running or queued: keeps the Python objects alive until they finish.
@@ -112,7 +114,8 @@ class Worker(QRunnable):
     _alive_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, fn: Callable[..., Any], *args: Any, task_arg: str | None = "task",
-                 min_interval: float = 0.05, **kwargs: Any) -> None:
+                 min_interval: float = 0.05, on_dropped: Callable[[Any], None] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.fn = fn
@@ -124,6 +127,12 @@ class Worker(QRunnable):
         self.task_arg = task_arg
         self._state = "new"  # new, queued, running, done
         self._superseded = False
+        self._done = threading.Event()
+        #: Called (on the worker's thread) with a value a superseded job returned all the same and
+        #: that nobody will receive: what it holds open (a data set's database) is closed there.
+        self.on_dropped = on_dropped
+        #: How the function ended: "result" (it returned), "cancelled", "errored"; None until then.
+        self.outcome: str | None = None
 
     # -- control (GUI thread) -----------------------------------------------------------
 
@@ -159,6 +168,16 @@ class Worker(QRunnable):
     def is_done(self) -> bool:
         return self._state == "done"
 
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the function has returned (or never will run); True when it has.
+
+        For closing what the job uses (a data set) only once it is done with it; the signals it
+        emitted are still delivered later, through the event loop.
+        """
+        if self._state == "new":
+            return True
+        return self._done.wait(timeout_s)
+
     # -- the thread -----------------------------------------------------------------------
 
     def run(self) -> None:  # noqa: D401 - QRunnable API
@@ -166,6 +185,7 @@ class Worker(QRunnable):
         sig = self.signals
         try:
             if self.task.cancelled:
+                self.outcome = "cancelled"
                 sig.cancelled.emit()
                 return
             sig.started.emit()
@@ -175,24 +195,34 @@ class Worker(QRunnable):
             try:
                 value = self.fn(*self.args, **kwargs)
             except Cancelled:
+                self.outcome = "cancelled"
                 self._throttle.flush()
                 sig.cancelled.emit()
                 return
             except BaseException as exc:  # noqa: BLE001 - reported to the GUI, never lost
                 self._throttle.flush()
                 if self.task.cancelled:
+                    self.outcome = "cancelled"
                     sig.cancelled.emit()
                 else:
+                    self.outcome = "errored"
                     message = str(exc) or type(exc).__name__
                     sig.errored.emit(message, traceback.format_exc())
                 return
+            self.outcome = "result"
             self._throttle.flush()
             if self._superseded:
                 sig.cancelled.emit()  # a newer job of the same view replaced it: its result is not wanted
+                if self.on_dropped is not None:
+                    try:
+                        self.on_dropped(value)
+                    except Exception:  # noqa: BLE001 - tidying up after a result nobody wants
+                        traceback.print_exc()
             else:
                 sig.result.emit(value)  # it returned: its work is done, even if a cancel came after its last check
         finally:
             self._state = "done"
+            self._done.set()
             sig.finished.emit()
 
 

@@ -7,7 +7,7 @@ corrections store checks when it records them: a value changed underneath refuse
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,10 +37,24 @@ def value(effective: pd.DataFrame, pid: int, field: str) -> str:
 def label_changes(effective: pd.DataFrame, ids: Iterable[int], scheme: str, label: str) -> list[Change]:
     """Give ``ids`` the label ``label`` under ``scheme`` (gender_master sets two fields); only the
     fields that change."""
-    new_fields = fields_for_label(scheme, label)
+    pids = _ids(effective, ids)
+    return label_changes_each(effective, dict.fromkeys(pids, label), scheme)
+
+
+def label_changes_each(effective: pd.DataFrame, labels: Mapping[int, str], scheme: str) -> list[Change]:
+    """Give each product its own label under ``scheme`` (``labels``: id -> label, e.g. each one's
+    own prediction or suggestion); a blank label leaves its product as it is.  Only the fields
+    that change; DataError for a label the scheme cannot take."""
+    pids = _ids(effective, labels)
     out = []
-    for pid in _ids(effective, ids):
-        for fld, new in new_fields.items():
+    fields_of: dict[str, dict[str, str]] = {}
+    for pid in pids:
+        label = labels[pid]
+        if not label:
+            continue
+        if label not in fields_of:
+            fields_of[label] = fields_for_label(scheme, label)
+        for fld, new in fields_of[label].items():
             old = value(effective, pid, fld)
             if old != new:
                 out.append(Change(pid, fld, old, new))

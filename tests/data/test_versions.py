@@ -154,3 +154,15 @@ def test_verbatim_rows_keep_the_files_line_ends(tmp_path, home_dir, crlf):
         assert (tmp_path / "out.csv").read_bytes() == (data / "styles.csv").read_bytes()
     finally:
         ds.close()
+
+
+def test_the_state_of_a_carried_field_against_the_new_file():
+    from fashion_review.data.versions import field_state
+
+    # the product gone; a field the file does not have (exclusion); the file took the correction;
+    # the file still holds the value the correction replaced; the file changed it to a third value
+    assert field_state(None, "Tshirts", "Shirts", True) == "orphan"
+    assert field_state("", "true", "false", False) == "pending"
+    assert field_state("Tshirts", "Tshirts", "Shirts", True) == "applied"
+    assert field_state("Shirts", "Tshirts", "Shirts", True) == "pending"
+    assert field_state("Kurtas", "Tshirts", "Shirts", True) == "conflict"

@@ -48,7 +48,7 @@ def make_window(qtbot):
         qtbot.waitExposed(win)
         with qtbot.waitSignal(win.loaded, timeout=30000):
             win.open_dataset(paths.SAMPLE_CATALOG)
-        if wait_splits and not win._splits_done:
+        if wait_splits and not win.parts.done:
             with qtbot.waitSignal(win.splits_ready, timeout=60000):
                 pass
         win.activateWindow()

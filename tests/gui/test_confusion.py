@@ -161,3 +161,36 @@ def test_one_split_for_every_scheme(view):
     split = _splits()["articleType"]
     view.set_data(_predictions(), _labels(), split)
     assert view.part() == "test" and view.counts().sum() == 6
+
+
+def test_set_dataset_takes_the_models_own_parts(qtbot, sample_dir):
+    """The view's "test" is what the shown model never saw: its run's split.csv, found in the registry
+    by the predictions' model version, not the data set's stored split of each scheme."""
+    from _gui_helpers import write_active_run
+
+    from fashion_review.data import open_dataset
+
+    ds = open_dataset(sample_dir)
+    try:
+        own = ds.split("gender_master")  # what a multihead run records: one part per product
+        article = ds.split("articleType")
+        common = article.index.intersection(own.index)
+        assert (own.loc[common] != article.loc[common]).any()  # the two splits really differ
+        pred = write_active_run("own-run", split=own)
+        v = ConfusionMatrixView()
+        qtbot.addWidget(v)
+        v.set_dataset(ds, pred)
+        v.set_scheme("articleType")
+        v.set_part("test")
+        usable = ds.usable("articleType")
+        expected = usable.index.intersection(own.index[own == "test"])
+        assert int(v.counts().sum()) == len(expected) != len(usable.index.intersection(article.index[article == "test"]))
+        assert "the model's test part" in v.model_label.text()
+        # a model the registry does not know has no split file: the stored split, and the view says so
+        stranger = Predictions(ids=pred.ids, classes=pred.classes, probs=pred.probs, model_version="not-a-run")
+        v.set_dataset(ds, stranger)
+        v.set_scheme("articleType")
+        assert int(v.counts().sum()) == len(usable.index.intersection(article.index[article == "test"]))
+        assert "the stored split's test part" in v.model_label.text() and "no split file" in v.model_label.text()
+    finally:
+        ds.close()

@@ -34,6 +34,7 @@ EXPECTED = {
     ("about", "About Fashion Review"),
     ("shown", "Retrain the model on the corrected labels"),
     ("shown", "Find label issues"),
+    ("exec", "Resolve conflicts with the edited styles.csv"),
 }
 ERROR_WORDS = re.compile(r"fail|error|not callable|traceback|cannot", re.IGNORECASE)
 
@@ -67,21 +68,29 @@ def menu_actions(win) -> list[tuple[str, QAction]]:
 def settle(qtbot, win) -> None:
     """Wait for the background work an action started (opening, splits, a prediction)."""
     def idle() -> bool:
-        busy = win._load_job.busy or win._splits_timer.isActive() or win._splits_job.busy
-        return not busy and (win._runner is None or not win._runner.busy)
+        return not (win._load_job.busy or win.parts.busy or win.models.busy)
 
     qtbot.waitUntil(idle, timeout=180000)
 
 
 def close_shown_dialogs(win, opened) -> None:
     for w in QApplication.topLevelWidgets():
-        if isinstance(w, QDialog) and w.isVisible() and w is not getattr(win._runner, "dialog", None):
+        if isinstance(w, QDialog) and w.isVisible() and w is not getattr(win.models.runner, "dialog", None):
             opened.append(("shown", w.windowTitle(), ""))
             w.reject()
 
 
-def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialogs, sample_dir):
+@pytest.mark.reference_model
+def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialogs, sample_dir, tmp_path,
+                                             monkeypatch):
+    from fashion_review import paths
+    from _model_fixtures import make_reference_folder
+
     ds, run = sample_with_lite_run(sample_dir)
+    # A (small, untrained) reference model shipped with the app, so Models > Predict with the reference
+    # model can run too; the sample has a model of its own, so nothing predicts with it unasked.
+    make_reference_folder(tmp_path / "reference-model", ds)
+    monkeypatch.setattr(paths, "REFERENCE_MODEL", tmp_path / "reference-model")
     # A label-issue queue with known entries, so the queue's own actions (Label is right, Next
     # unreviewed issue) have something to act on when the Label issues view is the one shown.
     from _issue_fixtures import pick, synthetic_issues
@@ -126,8 +135,9 @@ def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialog
         for where, a in (reversed(listed) if round_ == 3 else listed):
             if a is not quit_action:
                 trigger(where, a, by_key=round_ == 2)
-        if round_ == 1:
-            assert win.session.table.model_version == run.id, messages[-5:]  # Predict ran the real model
+        if round_ == 1:  # Predict ran the real model (its predictions stored), then the reference model's showed
+            assert run.predictions_path.is_file(), messages[-5:]
+            assert win.session.table.model_version.startswith("reference-"), messages[-5:]
     # The queue's own actions act in the Label issues view, on a scheme that has issues.
     win.set_scheme("articleType")
     win.set_view("issues")
@@ -148,12 +158,24 @@ def test_every_menu_and_toolbar_action_works(make_window, qtbot, answered_dialog
     qtbot.waitUntil(lambda: not win.isVisible())
 
 
-def test_the_actions_list_covers_the_shortcut_help(make_window, qtbot, answered_dialogs):
-    """F1's list of shortcuts names only actions that are in a menu (nothing hidden from the menus)."""
+def test_f1_lists_every_action_with_a_shortcut(make_window, qtbot, answered_dialogs):
+    """F1's list comes from the one table of actions: every action of the window that has a key (Open,
+    Predict, Retrain, zoom, Quit, the views' and the label-issue keys, Show similar ...) is listed with
+    its keys, and is in a menu (nothing only the help knows)."""
+    import html
+
+    from fashion_review.gui.actions import key_text
+
     win = make_window(predictions=False)
-    in_menus = {id(a) for _, a in menu_actions(win)}
     qtbot.keyClick(win.grid, Qt.Key.Key_F1)
-    assert [d[:2] for d in answered_dialogs] == [("information", "Keyboard shortcuts")]
-    for a in (win.act_accept, win.act_label, *win.act_top, win.act_exclude, win.act_next, win.act_prev,
-              win.act_undo, win.act_redo, *win.act_views.values(), *win.act_schemes.values()):
-        assert id(a) in in_menus, a.text()
+    ((kind, title, text),) = answered_dialogs
+    assert (kind, title) == ("information", "Keyboard shortcuts")
+    keyed = [a for a in win.findChildren(QAction) if a.shortcuts()]
+    names = {a.text().replace("&", "") for a in keyed}
+    assert {"Open data set…", "Predict the catalog", "Retrain…", "Larger thumbnails", "Smaller thumbnails", "Quit",
+            "Show similar", "Label is right", "Keyboard shortcuts"} <= names
+    in_menus = {id(a) for _, a in menu_actions(win)}
+    for a in keyed:
+        row = f"<td><b>{html.escape(key_text(a))}</b></td><td>{html.escape(a.text().replace('&', ''))}</td>"
+        assert row in text, f"F1 does not list {a.text()!r} ({key_text(a)})"
+        assert id(a) in in_menus, f"{a.text()!r} has a key but is in no menu"

@@ -171,8 +171,8 @@ def test_bulk_exclude_and_accept_above_threshold_then_retrain(make_window, qtbot
     assert t.label(planted["heels"], S) == "Flats" and all(t.label(p, S) == "Trousers" for p in planted["jeans"])
     assert store.batches()[-1]["source"] == "bulk"
     li.view.retrain_button.click()
-    assert win._retrain_dialog is not None and win._retrain_dialog.isVisible()
-    win._retrain_dialog.close()
+    assert win.models.retrain_dialog is not None and win.models.retrain_dialog.isVisible()
+    win.models.retrain_dialog.close()
 
 
 def test_confirmed_survives_a_restart(make_window, qtbot, planted):
@@ -250,7 +250,7 @@ def test_a_correction_in_the_grid_shows_in_the_queue(make_window, qtbot, planted
     win.filter_bar.clear()
     win.select_pids([t1], t1)
     with qtbot.waitSignal(win.corrected):
-        win.set_label("Shirts")
+        win.edits.set_label("Shirts")
     assert li._dirty  # no rebuild while the queue is hidden
     win.act_views["issues"].trigger()
     assert not li._dirty and t1 not in queue_ids(li)

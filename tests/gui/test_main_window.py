@@ -160,7 +160,7 @@ def test_accept_relabel_exclude_undo_redo(make_window, qtbot):
 
     # Undo the three label changes: the first product has its given label back.
     for _ in range(4):
-        win.undo()
+        win.edits.undo()
     assert effective_label(win, pid) == given and not bool(t.frame.at[pid, "corrected"])
     assert win.model.index(win.model.row_of(pid), 0).data(CORRECTED_ROLE) is False
 
@@ -177,7 +177,7 @@ def test_bulk_relabel_accept_and_exclude_are_one_batch_each(make_window, qtbot):
     had = {int(p) for p in pids if t.label(p, S) != label}
     before = len(store.batches())
     with qtbot.waitSignal(win.corrected) as sig:
-        win.set_label(label)
+        win.edits.set_label(label)
     assert len(store.batches()) == before + 1
     b = store.batches()[-1]
     assert b["source"] == "bulk"
@@ -188,7 +188,7 @@ def test_bulk_relabel_accept_and_exclude_are_one_batch_each(make_window, qtbot):
     assert sorted(win.selected_pids().tolist()) == sorted(pids.tolist())  # bulk keeps the selection
 
     with qtbot.waitSignal(win.corrected):
-        win.accept_predictions()
+        win.edits.accept_predictions()
     b = store.batches()[-1]
     assert (b["source"], b["model_version"]) == ("bulk", RUN_ID)
     assert all(effective_label(win, p) == t.label(p, S, "pred") for p in pids)
@@ -199,9 +199,9 @@ def test_bulk_relabel_accept_and_exclude_are_one_batch_each(make_window, qtbot):
     assert store.batches()[-1]["n_changes"] == len(pids)
 
     # Undo the bulk exclude and the bulk accept: one step each.
-    win.undo()
+    win.edits.undo()
     assert not set(pids.tolist()) & store.excluded_ids()
-    win.undo()
+    win.edits.undo()
     assert all(effective_label(win, p) == label for p in pids)
 
 
@@ -249,7 +249,7 @@ def test_corrections_survive_a_new_window(make_window, qtbot):
     pid = first_disagreement(win)
     win.select_pids([pid], pid)
     pred = win.session.table.label(pid, S, "pred")
-    win.accept_predictions()
+    win.edits.accept_predictions()
     win.close()
     again = make_window()
     assert again.session.table.label(pid, S) == pred
@@ -262,7 +262,7 @@ def test_set_predictions_replaces_the_cached_ones(make_window):
     win = make_window(predictions=False)
     assert not win.session.table.has_predictions(S) and not win.act_accept.isEnabled()
     pred = fake_predictions(win.session.table.effective, seed=9, model_version="fresh")
-    win.set_predictions(pred)
+    win.models.set_predictions(pred)
     assert win.model_label.text() == "Model: fresh"
     assert win.model.index(0, 0).data(PRED_ROLE) != ""
 
@@ -313,7 +313,7 @@ def test_a_runs_own_split_defines_the_parts_shown(qtbot, home_dir):
     win.show()
     with qtbot.waitSignal(win.loaded, timeout=30000):
         win.open_dataset(paths.SAMPLE_CATALOG)
-    if not win._splits_done:
+    if not win.parts.done:
         with qtbot.waitSignal(win.splits_ready, timeout=60000):
             pass
     # the run's own parts, the same in every scheme; a product it never saw is in none of them
@@ -389,11 +389,11 @@ def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbo
     ticker.timeout.connect(lambda: turns.append(1))
     ticker.start(5)
     win.predict_fn = fake_predict
-    win._on_models_menu()  # what opening the Models menu does: enables the action for the active run
+    win.models_menu.aboutToShow.emit()  # what opening the Models menu does: enables the action for the active run
     assert win.act_predict.isEnabled()
     win.act_predict.trigger()  # the menu item (triggered(checked) must not reach a parameter)
-    assert win._runner is not None and win._runner.busy
-    with qtbot.waitSignal(win._runner.finished, timeout=30000):
+    assert win.models.runner is not None and win.models.runner.busy
+    with qtbot.waitSignal(win.models.runner.finished, timeout=30000):
         pass
     ticker.stop()
     assert len(turns) > 5  # the event loop kept turning
@@ -407,7 +407,7 @@ def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, q
     rows = np.arange(2, 6)
     pids = win.model.pids(rows)
     win.select_rows(rows)
-    batch = win.toggle_excluded()
+    batch = win.edits.toggle_excluded()
     item = win.history.tree.topLevelItem(0)
     assert int(item.text(0)) == batch
     win.history.tree.itemDoubleClicked.emit(item, 0)
@@ -416,7 +416,7 @@ def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, q
     win.filter_bar.clear()
     assert win.model.rowCount() == 1052
     # A class name clicked in the confusion view filters to that class (usable products).
-    win._on_confusion_class(S, "Heels")
+    win.confusion.class_clicked.emit(S, "Heels")
     frame = win.session.table.frame
     shown = frame.loc[rows_of(win)]
     assert set(shown[col("given", S)]) == {"Heels"} and (shown[col("part", S)] != "").all()
@@ -450,7 +450,7 @@ def test_corrections_and_thumbnails_repaint_without_relayout(make_window, qtbot,
     bar.setValue(value)
     layouts.clear()
     with qtbot.waitSignal(win.corrected):
-        win.toggle_excluded()
+        win.edits.toggle_excluded()
     win.model.thumbnails_arrived(win.model.pids(np.arange(first, first + 20)))
     for _ in range(5):  # let any posted relayout run
         QApplication.processEvents()
@@ -459,7 +459,7 @@ def test_corrections_and_thumbnails_repaint_without_relayout(make_window, qtbot,
 
 def test_retrain_dialog_opens_from_the_models_menu(make_window, qtbot):
     win = make_window(predictions=False)
-    dlg = win.open_retrain()
+    dlg = win.models.open_retrain()
     qtbot.waitExposed(dlg)
     assert dlg.isVisible() and dlg.ds is win.session.ds
     dlg.close()

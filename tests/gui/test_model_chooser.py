@@ -56,16 +56,16 @@ def test_choose_a_trained_run_and_it_predicts_the_catalog(make_window, qtbot, an
     assert (rid, recipe, corrections, predictions) == (run.id, "xception-lite", "0", "not yet (predicts when chosen)")
     assert accuracy.splitlines()[0].startswith("gender_master ") and accuracy.endswith("(val)")  # not evaluated
     assert registry.active_run(win.session.ds.fingerprint).id == run.id
-    assert win._runner is not None and win._runner.busy  # predicting in the worker, with its progress dialog
-    assert win._runner.dialog is not None and win._runner.dialog.isVisible()
-    with qtbot.waitSignal(win._runner.finished, timeout=120000):
+    assert win.models.runner is not None and win.models.runner.busy  # predicting in the worker, with its progress dialog
+    assert win.models.runner.dialog is not None and win.models.runner.dialog.isVisible()
+    with qtbot.waitSignal(win.models.runner.finished, timeout=120000):
         pass
     assert win.session.table.model_version == run.id and win.model_label.text() == f"Model: {run.id}"
     assert run.predictions_path.is_file()
 
     # chosen again, it is shown straight from its stored predictions; Cancel changes nothing
     answered_dialogs.answers[CHOOSER] = lambda dlg: QDialog.DialogCode.Rejected
-    assert win.choose_model() is None
+    assert win.models.choose_model() is None
     assert registry.active_run(win.session.ds.fingerprint).id == run.id
 
 
@@ -76,7 +76,7 @@ def test_an_activation_from_the_terminal_is_followed(make_window, qtbot, capsys)
     assert win.session.table.model_version == "test-run"
     write_active_run("run-b", seed=7)  # another run with predictions...
     write_active_run("test-run")  # ... while test-run stays the active one
-    assert not win.active_watcher.check()  # nothing changed as far as the app is concerned
+    assert not win.models.active_watcher.check()  # nothing changed as far as the app is concerned
     assert main(["models", "activate", "run-b"]) == 0  # in a terminal
     assert "active model: run-b" in capsys.readouterr().out
     qtbot.waitUntil(lambda: win.session.table.model_version == "run-b", timeout=6000)  # the 2 s poll
@@ -97,7 +97,7 @@ def test_a_run_activated_elsewhere_without_predictions_is_named(make_window, qtb
     (folder / "run.json").write_text(json.dumps({"id": "run-c", "schemes": ["articleType"],
                                                  "classes": {"articleType": ["Heels"]}}), encoding="utf-8")
     assert main(["models", "activate", "run-c"]) == 0
-    assert win.active_watcher.check()
+    assert win.models.active_watcher.check()
     assert win.model_label.text() == "Model: test-run (the active model run-c has no predictions yet)"
     assert "Models > Predict the catalog" in win.statusBar().currentMessage()
     assert win.act_predict.isEnabled()

@@ -61,7 +61,7 @@ def test_a_catalog_without_a_model_offers_the_reference_model(qtbot, home_dir, r
     win = _open(qtbot, data)
     offer = win.reference_offer
     assert offer.banner.isVisible() and "No model trained on this catalog yet" in offer.label.text()
-    assert win.session.table.predictions is None and (win._runner is None or not win._runner.busy)
+    assert win.session.table.predictions is None and (win.models.runner is None or not win.models.runner.busy)
     win.models_menu.aboutToShow.emit()
     assert offer.act_reference.isEnabled() and offer.act_reference in win.models_menu.actions()
 
@@ -96,5 +96,5 @@ def test_no_reference_shipped_no_offer(qtbot, home_dir, tmp_path, monkeypatch, s
     assert not win.reference_offer.banner.isVisible()
     win.models_menu.aboutToShow.emit()
     assert not win.reference_offer.act_reference.isEnabled()
-    assert win._runner is None or not win._runner.busy
+    assert win.models.runner is None or not win.models.runner.busy
     win.close()

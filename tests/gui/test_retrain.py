@@ -65,7 +65,8 @@ def test_dialog_shows_filter_recipe_and_estimate(dialog, env):
 
     assert dialog.recipe_combo.currentText() == "xception-lite" and dialog.recipe_combo.isEnabled()
     assert dialog.epochs_spin.value() == load_recipe("xception-lite").epochs
-    assert "80 x 60 (native)" in dialog.recipe_note.text() and "no GPU is visible" in dialog.recipe_note.text()
+    # the size this test's dialog forces (image_size=71) is the size it would train at, and says so
+    assert "71 x 71" in dialog.recipe_note.text() and "no GPU is visible" in dialog.recipe_note.text()
     assert not dialog.gpu_note.isVisible()  # the lite model trains on a laptop CPU
     dialog.recipe_combo.setCurrentText("xception-multihead")
     assert dialog.epochs_spin.value() == 10
@@ -111,6 +112,10 @@ def test_heads_retrain_to_completion_then_activate(dialog, env, qtbot):
         before, after = line.rsplit("recall ", 1)[1].split(" → ")
         assert before != after, line
     assert len(dialog.curves.x) > 0  # the live curves got the training progress
+    assert f"the new run {out.run.id} is in the registry, whole" in dialog.status_label.text()
+    said = dialog.comparison_label.text()  # training/compare.py's words: on how many, what was not counted
+    assert said == out.comparison_text() and said.startswith(f"Scored on {out.comparison.products:,} test product")
+    assert "neither model trained on" in said
     assert registry.active_run(ds.fingerprint).id == run.id  # nothing activated without asking
     with qtbot.waitSignal(dialog.activated, timeout=5000) as act:
         dialog.activate_button.click()
@@ -132,6 +137,10 @@ def test_full_retrain_to_completion(dialog, env, qtbot):
     assert dialog.results_table.item(0, 1).text().replace(",", "").isdigit()  # the test products counted
     assert dialog.results_table.item(0, 2).text().endswith("%")
     assert "the new model's test part, today's labels" in dialog.results_box.title()
+    assert "neither model trained on" in dialog.results_box.title()
+    assert out.comparison is not None and dialog.comparison_label.text() == out.comparison_text()
+    assert dialog.results_table.item(0, 1).text() == f"{out.after[out.accuracy_rows()[0][0]].total:,}"
+    assert "is in the registry, whole" in dialog.status_label.text()
     assert registry.active_run(ds.fingerprint).id == run.id
 
 
@@ -153,7 +162,7 @@ def test_full_retrain_cancelled_leaves_registry_unchanged(dialog, env, qtbot):
     with qtbot.waitSignal(dialog.ended, timeout=180000) as ended:
         pass
     assert ended.args == ["cancelled"] and "build" in phases and "train" not in phases
-    assert "unchanged" in dialog.status_label.text()
+    assert "nothing was written: the registry is unchanged" in dialog.status_label.text()
     assert dialog.start_button.isEnabled() and dialog.outcome is None
     assert sorted(os.listdir(registry.runs_dir(ds.fingerprint))) == before
     assert registry.active_run(ds.fingerprint).id == run.id

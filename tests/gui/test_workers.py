@@ -116,6 +116,32 @@ def test_a_superseded_job_never_delivers_its_result(qtbot):
     assert results == ["new"]
 
 
+def test_a_superseded_jobs_value_is_disposed_of_and_wait_blocks_until_done(qtbot):
+    """What a superseded job returned all the same (a data set it opened) reaches ``on_dropped`` (its
+    database closed there), never a slot; ``wait`` returns once the function is done, ``outcome`` says how."""
+    asked, go = threading.Event(), threading.Event()
+    disposed = []
+
+    def slow_open(value, *, task):
+        asked.set()
+        go.wait(5)
+        return value
+
+    jobs = SingleJob()
+    first = Worker(slow_open, "old data set", on_dropped=disposed.append)
+    results = []
+    first.signals.result.connect(results.append)
+    jobs.start(first)
+    qtbot.waitUntil(asked.is_set, timeout=5000)
+    assert not first.wait(0.05)  # still running
+    jobs.start(Worker(lambda *, task: "new", on_dropped=disposed.append))
+    go.set()
+    assert first.wait(5) and first.is_done and first.outcome == "result"
+    qtbot.waitUntil(lambda: not jobs.busy, timeout=5000)
+    assert disposed == ["old data set"] and results == []
+    assert Worker(lambda *, task: None).wait(0)  # never started: nothing to wait for
+
+
 def test_cancel_before_start_never_runs(qtbot):
     ran = []
     w = Worker(lambda *, task: ran.append(1))
