@@ -55,13 +55,17 @@ class Dataset:
     def home(self):
         return paths.dataset_home(self.fingerprint)
 
-    def effective(self) -> pd.DataFrame:
-        """The catalog with active corrections applied, plus a boolean ``excluded`` column."""
+    def effective(self, values: dict[tuple[int, str], str] | None = None) -> pd.DataFrame:
+        """The catalog with active corrections applied, plus a boolean ``excluded`` column.
+
+        ``values``: the store's effective values already read (one snapshot for a caller that keeps
+        them), else read now."""
         df = self.catalog.df.copy()
         df[EXCLUDED_FIELD] = False
         # Only the CSV's own columns (and "excluded") can be corrected, never "line"/"has_image".
         correctable = set(self.catalog.columns) - {"id"}
-        values = self.store.effective()
+        if values is None:
+            values = self.store.effective()
         if values:
             by_field: dict[str, tuple[list[int], list[str]]] = {}
             for (pid, fld), val in values.items():

@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
             return
         path, cat = session.data_path, session.ds.catalog
         old, self.session = self.session, session
+        session.catch_up()  # corrections recorded while it loaded (this window's included) are shown
         jpeg = jpeg_loader(lambda pid, d=str(cat.images_dir): f"{d}/{int(pid)}.jpg")
         self.thumbs.set_loader(cache_loader(session.image_cache, jpeg) if session.image_cache is not None else jpeg)
         flt = self.filter_bar.filter()

@@ -9,7 +9,7 @@ the window shows the catalog before the splits are known.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,23 @@ class Session:
     image_cache: object | None = None  # data.images.ImageCache
     warning: str = ""  # e.g. a predictions file that could not be read
     run: object | None = None  # training.registry.RunInfo of the predictions shown
+    #: The store's effective values the table was built from (``CorrectionStore.effective()``).
+    loaded_values: dict = field(default_factory=dict)
+
+    def catch_up(self) -> list[int]:
+        """Apply what was recorded while the table was built in the worker; the products it touched.
+
+        The load reads the corrections, then builds the table; a correction recorded meanwhile (in
+        the window still showing this data set, or another one) would otherwise be missing from
+        what is shown, and the next change of that product would be refused as stale.
+        """
+        now = self.store.effective()
+        before = self.loaded_values
+        ids = sorted({k[0] for k in set(now) | set(before) if now.get(k) != before.get(k)})
+        if ids:
+            self.table.apply_corrections(ids, now)
+        self.loaded_values = now
+        return ids
 
     @property
     def run_key(self) -> str | None:
@@ -101,7 +118,7 @@ def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Sess
             task.check()
             task.report("open", 0.5, "Applying corrections")
         values = ds.store.effective()
-        eff = ds.effective()
+        eff = ds.effective(values)  # the same snapshot: catch_up() compares against it
         pred: Predictions | None = None
         run = active_run(ds.fingerprint)
         pred_path = run.predictions_path if run is not None and run.predictions_path.is_file() else None
@@ -123,7 +140,7 @@ def load_session(data: str | os.PathLike[str], task: Task | None = None) -> Sess
     if task is not None:
         task.report("open", 1.0, "Ready")
     return Session(ds, table, Path(data), pred_path if pred is not None else None, cache, warning,
-                   run if pred is not None else None)
+                   run if pred is not None else None, loaded_values=values)
 
 
 def compute_splits(ds, effective: pd.DataFrame, schemes=SCHEMES, task: Task | None = None,  # noqa: ANN001

@@ -191,3 +191,37 @@ def test_a_model_switch_while_its_parts_are_computed_never_shows_the_old_models_
     assert view.parts_source == "model" and shown_ids() == usable_now & test_b
     frame = win.session.table.frame
     assert set(frame.index[frame[col("part", S)] == "test"].tolist()) == test_b
+
+
+def test_a_correction_made_while_the_data_set_reloads_is_shown_and_the_next_one_is_not_refused(
+        make_window, qtbot, monkeypatch):
+    """The load reads the corrections, then builds the table in its worker; a correction recorded
+    meanwhile (here by the window still showing the data set, as a curator keeps working while
+    File > Open recent reopens it) must be in the table the new session shows, or the next change of
+    that product is refused as stale ("changed since this window showed it")."""
+    from fashion_review.gui import session as session_mod
+
+    win = make_window(predictions=False)
+    pid = int(win.session.table.frame.index[0])
+    before = str(win.session.table.effective.at[pid, S])
+    other = next(c for c in win.session.table.known_labels(S) if c != before)
+    built, go_on = threading.Event(), threading.Event()
+    real_build = session_mod.ReviewTable.build
+
+    def slow_build(*args, **kwargs):  # the worker has read the corrections, the table is not built yet
+        built.set()
+        go_on.wait(30)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(session_mod.ReviewTable, "build", slow_build)
+    with qtbot.waitSignal(win.loaded, timeout=60000):
+        win.open_dataset(win.session.data_path)
+        qtbot.waitUntil(built.is_set, timeout=30000)
+        win.select_pids(np.array([pid]), pid)
+        assert win.edits.set_label(other) is not None  # recorded by the old session's window
+        go_on.set()
+    assert str(win.session.table.effective.at[pid, S]) == other  # the new session shows it
+    third = next(c for c in win.session.table.known_labels(S) if c not in (before, other))
+    win.select_pids(np.array([pid]), pid)
+    assert win.edits.set_label(third) is not None  # not refused as stale
+    assert win.session.store.effective()[(pid, S)] == third
