@@ -14,12 +14,15 @@ when it died: another machine's process ids mean nothing here, so its folders ar
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import random
 import re
 import shutil
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,12 +122,13 @@ def move_into_place(src: Path, dst: Path, *, replace: bool = True) -> None:
     fsync_path(Path(dst).parent)
 
 
-def replace_dir(new: Path, final: Path, old_prefix: str, attempts: int = 5) -> None:
+def replace_dir(new: Path, final: Path, old_prefix: str, attempts: int = 100) -> None:
     """Rename the finished folder ``new`` to ``final``, replacing (then deleting) one already there.
 
     Two writers may finish at once (two workers of a shared home building the same cache): a
-    rename onto a folder another writer has just put in place fails, and is tried again after
-    moving that one aside, so the last writer's folder wins and neither fails.
+    rename onto a folder another writer has just put in place fails (ENOTEMPTY), and is tried again
+    after moving that one aside, with a short random pause so that writers racing in step fall out
+    of it; the last writer's folder wins and neither fails.
     """
     for attempt in range(attempts):
         old = None
@@ -136,14 +140,15 @@ def replace_dir(new: Path, final: Path, old_prefix: str, attempts: int = 5) -> N
                 old = None
         try:
             move_into_place(new, final)
-        except OSError:
-            if not final.exists() or attempt == attempts - 1:
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == attempts - 1:
                 raise
-            continue  # another writer installed its folder in between: move it aside, try again
         finally:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-        return
+        # another writer installed its folder in between: move that aside, try again
+        time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))
 
 
 @contextmanager

@@ -18,8 +18,6 @@ from the files exactly as the cache would decode them.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fashion_review.fsutil import atomic_file, atomic_write_json
 from fashion_review.tasks import Task
 
 #: Under a data set's home: the pixel digests (and, from review.duplicates, the perceptual hashes).
@@ -101,15 +100,10 @@ def _read(path: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` atomically (a temp file beside it, then rename)."""
+    """Write an ``.npz`` atomically (the one atomic writer, ``fsutil.atomic_file``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def dataset_pixel_hashes(ds, task: Task | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
@@ -138,9 +132,9 @@ def dataset_pixel_hashes(ds, task: Task | None = None) -> tuple[np.ndarray, np.n
         source = "image files"
     digest[~ok] = b""
     save_npz(path, version=np.asarray(HASHES_VERSION), ids=ids, digest=digest, ok=ok)
-    (path.parent / "pixel-hashes.json").write_text(json.dumps(
-        {"source": source, "count": int(len(ids)), "seconds": round(time.perf_counter() - t0, 3),
-         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}), encoding="utf-8")
+    atomic_write_json(path.parent / "pixel-hashes.json",
+                      {"source": source, "count": int(len(ids)), "seconds": round(time.perf_counter() - t0, 3),
+                       "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return ids, digest, ok
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from fashion_review import paths
+from fashion_review.fsutil import atomic_write_json
 from fashion_review.tasks import Task
 
 K = 3
@@ -354,7 +355,7 @@ def build_palettes(ds, task: Task | None = None) -> Palettes:  # noqa: ANN001
             "background": "border flood fill", "white_level": WHITE_LEVEL, "k": K, "sample": SAMPLE,
             "iterations": ITERATIONS, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     save_npz(folder / "palettes.npz", ids=ids, lab=lab, share=share)
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    atomic_write_json(folder / "meta.json", meta)
     if task is not None:
         task.report("palettes", 1.0, f"{len(ids):,} palettes in {seconds:.1f} s")
     return Palettes(ids, lab, share, meta)

@@ -21,7 +21,6 @@ file and renamed into place: a cancelled or failed run leaves the earlier file a
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 from fashion_review.data.corrections import CONFIRMED, CorrectionStore, confirmed_field
 from fashion_review.data.schemes import SCHEME_FIELDS
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import atomic_file
 
 FOLDER = "label-issues"
 MODES = ("cv", "heads")
@@ -110,13 +110,8 @@ def save_issues(stored: StoredIssues, path: Path) -> Path:
         arrays[f"name_words__{s}"] = np.asarray([str(w) for w in stored.name_words[s]], dtype=str)
     for s, ids in stored.initial.items():
         arrays[f"initial__{s}"] = np.asarray(ids, dtype=np.int64)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 

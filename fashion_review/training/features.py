@@ -23,14 +23,12 @@ import math
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from fashion_review.data.ids import index_of
 from fashion_review.fsutil import atomic_file, atomic_write_json, remove_stale_temp_dirs, replace_dir, temp_name
 from fashion_review.modeling.surgery import ModelParts
 # The reader lives in review/ (numpy only): the app reads the features for similar products.

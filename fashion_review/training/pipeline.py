@@ -38,7 +38,6 @@ from fashion_review.data.images import CACHE_FOLDER, ensure_image_cache  # noqa:
 from fashion_review.data.splits import PARTS  # noqa: F401 (re-exported)
 from fashion_review.errors import ModelError
 from fashion_review.modeling.losses import IGNORE_LABEL  # noqa: F401 (re-exported)
-from fashion_review.tasks import Task
 
 #: The scheme whose stored split assigns parts to a multihead recipe's products.
 MULTIHEAD_PART_SCHEME = "gender_master"

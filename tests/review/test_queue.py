@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from _issue_fixtures import pick, synthetic_issues
-from fashion_review.data.corrections import Change, confirmed_field
+from fashion_review.data.corrections import confirmed_field
 from fashion_review.review.issues import ReviewMarks, StoredIssues, latest_issues, load_issues
 from fashion_review.review.queue import build_queue, current_queue
 

@@ -77,5 +77,5 @@ def test_evaluations_summary_says_what_it_did_not_count():
               "products": {"train": 10, "val": 3, "test": 4}, "not_counted": {"unknown_class": 2, "not_usable_now": 1}}
     text = summary_text({"run": "r", "recipe": "x", "schemes": {"articleType": scheme,
                                                                   "subCategory": {**scheme, "not_counted": {}}}})
-    assert "articleType: 2 product(s) now in a class the model does not know are not counted" in text
+    assert "articleType: 2 products now in a class the model does not know are not counted" in text
     assert "subCategory:" not in text
