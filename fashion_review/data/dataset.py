@@ -21,6 +21,7 @@ from fashion_review.data.schemes import (
     SCHEMES,
     ClassFilter,
     class_filter,
+    min_images_for,
     scheme_labels,
 )
 from fashion_review.data import versions
@@ -89,8 +90,10 @@ class Dataset:
 
     def class_filter(self, scheme: str, min_images: int | None = None,
                      effective: pd.DataFrame | None = None) -> ClassFilter:
-        """Class counts over products with an image that no curator excluded."""
-        min_images = self.default_min_images if min_images is None else min_images
+        """Class counts over products with an image that no curator excluded.
+
+        ``min_images``: one threshold, or one per scheme (a mapping; see ``schemes.min_images_for``)."""
+        min_images = min_images_for(min_images, scheme, self.default_min_images)
         eff = self.effective() if effective is None else effective
         counted = eff["has_image"] & ~eff[EXCLUDED_FIELD]
         return class_filter(scheme_labels(eff, scheme), counted, scheme, min_images)
@@ -105,7 +108,7 @@ class Dataset:
         return labels[keep]
 
     def split_path(self, scheme: str, min_images: int | None = None):
-        min_images = self.default_min_images if min_images is None else min_images
+        min_images = min_images_for(min_images, scheme, self.default_min_images)
         variant = "-skip-malformed" if self.catalog.skip_malformed else ""
         return self.home / "splits" / f"{scheme}-min{min_images}{variant}.csv"
 

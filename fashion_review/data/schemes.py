@@ -58,6 +58,16 @@ def fields_for_label(scheme: str, label: str) -> dict[str, str]:
     return {fields[0]: first, fields[1]: rest}
 
 
+def min_images_for(min_images, scheme: str, default: int) -> int:  # noqa: ANN001 - int | Mapping | None
+    """The class threshold of ``scheme``: ``min_images`` is one number for every scheme, a mapping
+    scheme -> number (a scheme it does not name takes ``default``), or None (``default``)."""
+    if min_images is None:
+        return int(default)
+    if isinstance(min_images, dict):
+        return int(min_images.get(scheme, default))
+    return int(min_images)
+
+
 @dataclass(frozen=True)
 class ClassFilter:
     """Which classes of a scheme survive the ``min_images`` filter."""

@@ -181,13 +181,15 @@ class HeadsResult:
     parts: dict[str, int] = field(default_factory=dict)  # products per part, and how many the parent placed
 
 
-def _min_images(ds: Any, run: Any, min_images: int | None) -> int:
+def _min_images(ds: Any, run: Any, min_images: int | None) -> int | dict:
+    """The class threshold(s) of a run: given, else recorded (one number, or one per scheme)."""
     if min_images is not None:
-        return int(min_images)
+        return dict(min_images) if isinstance(min_images, dict) else int(min_images)
     rec = run.record
     for where in (rec, rec.get("data", {})):
         if isinstance(where, dict) and where.get("min_images") is not None:
-            return int(where["min_images"])
+            m = where["min_images"]
+            return {str(k): int(v) for k, v in m.items()} if isinstance(m, dict) else int(m)
     return int(ds.default_min_images)
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from fashion_review.data.images import CACHE_FOLDER, ensure_image_cache  # noqa: F401 (re-exported)
+from fashion_review.data.schemes import min_images_for
 from fashion_review.data.splits import PARTS  # noqa: F401 (re-exported)
 from fashion_review.errors import ModelError
 from fashion_review.modeling.losses import IGNORE_LABEL  # noqa: F401 (re-exported)
@@ -118,13 +119,17 @@ def labelled_set(
         raise ModelError("no scheme to train")
     if not multihead and len(schemes) != 1:
         raise ModelError(f"a single-head model trains one scheme, got {schemes}")
-    min_images = ds.default_min_images if min_images is None else int(min_images)
+    # one threshold, or one per scheme (a dict, as the reference model's training takes: see
+    # scripts/train_reference.py); each scheme's own is what its error message names
+    min_images = (ds.default_min_images if min_images is None else
+                  {str(k): int(v) for k, v in min_images.items()} if isinstance(min_images, dict) else int(min_images))
     eff = ds.effective() if effective is None else effective
     usable = {s: ds.usable(s, min_images, eff) for s in schemes}
     classes = {s: sorted(str(c) for c in usable[s].unique()) for s in schemes}
     for s in schemes:
         if len(classes[s]) < 2:
-            raise ModelError(f"scheme {s}: {len(classes[s])} class(es) with at least {min_images} usable images; "
+            raise ModelError(f"scheme {s}: {len(classes[s])} class(es) with at least "
+                             f"{min_images_for(min_images, s, ds.default_min_images)} usable images; "
                              "a classifier needs 2 or more (lower --min-images?)")
 
     if multihead:

@@ -239,3 +239,15 @@ def test_class_filter_function_ignores_missing_has_image_entries():
     has = pd.Series([True, True], index=[1, 3])  # 2 and 4 unknown: not counted
     cf = class_filter(labels, has, "articleType", 1)
     assert cf.counts_before.to_dict() == {"a": 1, "b": 1}
+
+
+def test_a_class_threshold_per_scheme(ds):
+    """The reference model's training keeps the full catalog's classes with one threshold per scheme
+    (scripts/train_reference.py): a scheme the mapping names takes its own, the others the default."""
+    per_scheme = {"articleType": 4, "gender_master": 1}
+    assert "Heels" not in ds.class_filter("articleType", per_scheme).kept  # 3 images < 4
+    assert ds.class_filter("articleType", per_scheme).min_images == 4
+    assert ds.class_filter("gender_master", per_scheme).min_images == 1
+    assert ds.class_filter("subCategory", per_scheme).min_images == ds.default_min_images
+    assert set(ds.usable("articleType", per_scheme).index) == set(ds.usable("articleType", 4).index)
+    assert ds.split_path("articleType", per_scheme) == ds.split_path("articleType", 4)
