@@ -88,7 +88,11 @@ def test_a_new_styles_csv_says_what_was_carried_over_and_its_conflicts_are_resol
         dlg.show()
         assert dlg.table.rowCount() == 2
         row = [int(dlg.table.item(r, 0).text()) for r in range(2)].index(theirs)
-        dlg.table.selectRow(row)
+        # a click on the row, as the curator does (selectRow() would read the application's keyboard
+        # modifiers, which an earlier test's Ctrl+Z can leave behind, and add the row to the selection)
+        cell = dlg.table.visualItemRect(dlg.table.item(row, 0)).center()
+        qtbot.mouseClick(dlg.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, cell)
+        assert [i.row() for i in dlg.table.selectionModel().selectedRows()] == [row]
         qtbot.mouseClick(dlg.take_button, Qt.MouseButton.LeftButton)
         assert dlg.table.rowCount() == 1
         qtbot.mouseClick(dlg.keep_all_button, Qt.MouseButton.LeftButton)
