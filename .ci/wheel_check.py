@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import venv
 from pathlib import Path
@@ -43,7 +44,14 @@ def main() -> int:
     env_dir = work / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    run([str(py), "-m", "pip", "install", "-q", str(wheel)])
+    # The wheel itself goes in without its dependencies, which the new environment borrows from this
+    # one (a .pth line naming its site-packages): what is checked is what the wheel carries, and CI
+    # saves reinstalling TensorFlow and Qt (minutes of its 15).  A .pth line only adds the folder, so
+    # this environment's editable fashion_review (a finder hooked in by its own .pth) stays out.
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    new_site = Path(run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    (new_site / "zz-borrowed-dependencies.pth").write_text(f"{purelib}\n", encoding="utf-8")
+    run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)])
     exe = str(env_dir / "bin" / "fashion-review")
     cwd = work / "elsewhere"  # not the checkout: nothing may be found through the current folder
     cwd.mkdir()
@@ -52,6 +60,9 @@ def main() -> int:
 
     where = run([str(py), "-c", "import fashion_review.paths as p; print(p.RECIPES_DIR); print(p.SAMPLE_CATALOG); "
                  "print(p.REFERENCE_MODEL)"], cwd=cwd, env=env).stdout.split()
+    found = run([str(py), "-c", "import fashion_review; print(fashion_review.__file__)"], cwd=cwd, env=env).stdout.strip()
+    if not found.startswith(str(new_site)):
+        raise SystemExit(f"wheel_check: fashion_review imported from {found}, not from the installed wheel")
     for p in where:
         if str(ROOT) in p:
             raise SystemExit(f"wheel_check: the installed package reads {p} from the checkout")
