@@ -497,7 +497,12 @@ class ConfusionMatrixView(QWidget):
         self._aligned = (ids, g, p)
         counts, classes = metrics.confusion(g, p, self._pred.classes[scheme])
         self.matrix_model.set_matrix(counts, classes)
-        self.report = metrics.report_from_counts(counts, classes)
+        # The table beside the matrix counts what the header's accuracy counts (and `evaluate` reports):
+        # products whose label is a class the model knows; the matrix keeps the others' rows to show
+        # where they went (the header says how many were not counted).
+        known = np.isin(np.asarray(classes, dtype=object), np.asarray(self._pred.classes[scheme], dtype=object))
+        self.report = metrics.report_from_counts(counts[np.ix_(known, known)],
+                                                 [c for c, k in zip(classes, known) if k])
         self.report_model.set_report(self.report)
         #: The accuracy as `fashion-review evaluate` counts it (classes the model knows), in its words.
         self.scored = metrics.scored_accuracy(g, p, self._pred.classes[scheme])

@@ -195,7 +195,7 @@ class ScoredAccuracy:
         text = f"{acc} of {n_text} ({what}, today's labels)"
         if self.n_unknown:
             text += (f"; {self.n_unknown:,} more in a class the model does not know "
-                     f"(a curator's new class), not counted")
+                     f"(dropped by its class filter, or a curator's new one), not counted")
         return text
 
 

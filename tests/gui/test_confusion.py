@@ -108,6 +108,13 @@ def test_recomputes_after_a_correction(view):
     view.set_data(_predictions(), _labels(given), _splits())
     assert view.classes() == [*CLASSES, "Boots"]
     assert view.counts()[3].tolist() == [1, 0, 0, 0]
+    # ... but the table beside it counts what the header's accuracy counts: classes the model knows
+    rm = view.report_model
+    names = [rm.data(rm.index(r, 0)) for r in range(rm.rowCount())]
+    assert "Boots" not in names and names[:3] == CLASSES
+    acc = rm.data(rm.index(names.index("accuracy"), 3))
+    assert view.scored.n_unknown == 1 and acc == f"{view.scored.accuracy:.3f}"
+    assert "1 more in a class the model does not know" in view.model_label.text()
 
 
 def test_no_predictions(qtbot):
