@@ -144,7 +144,7 @@ def child(data: str, t0: float, scroll: bool) -> dict:
         win.filter_bar.clear()
         app.processEvents()
         timer.start()
-        win.apply_filter(cell)
+        win.filter_bar.set_filter(cell)  # what a confusion-cell click does
         win.grid.repaint()  # layout and paint now, not at the next event loop turn
         app.processEvents()
         full.append(timer.nsecsElapsed() / 1e6)
@@ -156,15 +156,15 @@ def child(data: str, t0: float, scroll: bool) -> dict:
     # One correction and its undo, on the full table.
     win.filter_bar.clear()
     app.processEvents()
-    pid = int(win.session.table.ids[rows[0]]) if len(rows) else win.current_pid()
+    pid = int(win.session.table.ids[rows[0]]) if len(rows) else win.picks.current_pid()
     win.select_pids([pid], pid)
     app.processEvents()
     t = time.perf_counter()
-    win.accept_predictions()
+    win.edits.accept_predictions()
     win.grid.repaint()
     out["correct_ms"] = 1000 * (time.perf_counter() - t)
     t = time.perf_counter()
-    win.undo()
+    win.edits.undo()
     win.grid.repaint()
     out["undo_ms"] = 1000 * (time.perf_counter() - t)
     app.processEvents()
@@ -185,7 +185,7 @@ def child(data: str, t0: float, scroll: bool) -> dict:
             bar.setValue(value)
             deadline = time.perf_counter() + 5.0
             app.processEvents()
-            win._prefetch(*win.grid.visible_rows())
+            win.picks.prefetch(*win.grid.visible_rows())
             while not win.visible_thumbnails_loaded() and time.perf_counter() < deadline:
                 app.processEvents()
                 waits += 1

@@ -219,11 +219,17 @@ class Worker(QRunnable):
                     except Exception:  # noqa: BLE001 - tidying up after a result nobody wants
                         traceback.print_exc()
             else:
-                sig.result.emit(value)  # it returned: its work is done, even if a cancel came after its last check
+                try:
+                    sig.result.emit(value)  # it returned: its work is done, even if a cancel came after its last check
+                except RuntimeError:  # its signals were deleted: the application is quitting, nobody to tell
+                    pass
         finally:
             self._state = "done"
             self._done.set()
-            sig.finished.emit()
+            try:
+                sig.finished.emit()
+            except RuntimeError:  # as above: the application quit while this job ended
+                pass
 
 
 class SingleJob(QObject):
