@@ -104,3 +104,20 @@ def test_pixel_vectors_downscale():
     v = pixel_vectors(img)
     assert v.shape == (2, 20 * 15 * 3)
     assert np.allclose(v[0], 0) and v[1].max() == 255
+
+
+@pytest.mark.parametrize("n", [1, 7, 60])
+def test_the_exact_search_finds_what_scikit_learn_finds(n):
+    """Our dot-product search over normalised vectors returns scikit-learn's cosine neighbours."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(3)
+    vec = rng.normal(size=(60, 16)).astype(np.float32)
+    index = SimilarIndex(np.arange(100, 160), vec)
+    queries = index.vectors[[0, 5, 59]]
+    dist, rows = index.kneighbors(queries, n)
+    ref_dist, ref_rows = NearestNeighbors(metric="cosine", algorithm="brute").fit(index.vectors).kneighbors(
+        queries, n_neighbors=n)
+    np.testing.assert_array_equal(rows, ref_rows)
+    np.testing.assert_allclose(dist, ref_dist, atol=1e-5)
+    assert rows[:, 0].tolist() == [0, 5, 59]  # each query is its own nearest
