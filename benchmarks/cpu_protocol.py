@@ -178,7 +178,7 @@ def main() -> int:
                      f"{100 * (m['paper'] or 0):7.2f}%{m['macro_f1']:9.4f}{100 * fc.get('without_flip', 0):8.2f}%"
                      f"{100 * fc.get('with_flip', 0):7.2f}%  "
                      + ", ".join(f"{c} {v:.2f}" for c, v in m["recall"].items()))
-    lines.append(f"classes: " + ", ".join(f"{s} {m['classes']}" for s, m in schemes.items())
+    lines.append("classes: " + ", ".join(f"{s} {m['classes']}" for s, m in schemes.items())
                  + " (shared copy; the paper: 12 / 15 / 23)")
     lines.append(f"training: {epochs_run} epochs, best {tr['best_epoch']}, {tr.get('images_per_s') or 0:.0f} images/s, "
                  f"{per_epoch_min:.2f} min/epoch; wall {result['wall_s']}")
