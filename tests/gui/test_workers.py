@@ -246,6 +246,12 @@ def test_prediction_keeps_the_event_loop_turning(qtbot, tiny_env):
     from fashion_review.review.predictions import load_predictions
 
     ds, run = tiny_env
+    # Keras (and TensorFlow's native library) loaded first: loading that library can hold the GIL
+    # for about a second, once per process, whichever thread does it. This test is about the
+    # prediction; CI once saw a 1.6 s gap here in a random order where it may have been the first
+    # test of the process to run a model.
+    import keras  # noqa: F401
+
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
