@@ -263,7 +263,7 @@ class CorrectionStore(VersionHistory):
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: carry_over_from attaches, then _write()s under it
         #: This session: host, process and a random part (two stores in one process are two sessions).
         self.session = f"{_host()}+{os.getpid()}+{uuid.uuid4().hex[:8]}"
         self.base_value: Callable[[int, str], str | None] | None = None

@@ -160,16 +160,8 @@ class VersionHistory:
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self._write() as conn:  # the store's one write transaction, inside the attachment
                     counts = self._carry(conn, earlier, fingerprint, csv_path, file_value, file_fields)
-                    conn.execute("COMMIT")
-                except BaseException as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                        raise self._error(exc) from exc
-                    raise
             finally:
                 conn.execute("DETACH DATABASE earlier")
         return counts
