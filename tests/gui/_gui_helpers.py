@@ -39,3 +39,17 @@ def write_active_run(run_id: str = RUN_ID, seed: int = 1, split=None):
 def rows_of(win) -> np.ndarray:
     """The product ids shown, in view order."""
     return win.model.pids(np.arange(win.model.rowCount()))
+
+
+def open_window(qtbot, data, **settings):  # noqa: ANN001, ANN003, ANN201
+    """A shown main window (author "tester", ``settings`` beside) once ``data`` has opened in it."""
+    from fashion_review.gui.main_window import MainWindow
+    from fashion_review.gui.settings import AppSettings
+
+    win = MainWindow(AppSettings(author="tester", **settings))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.loaded, timeout=30000):
+        win.open_dataset(data)
+    return win

@@ -15,6 +15,8 @@ from fashion_review import paths
 from fashion_review.data.corrections import EXCLUDED
 from fashion_review.gui.conflicts import TITLE as CONFLICTS_TITLE
 
+from _gui_helpers import open_window
+
 S = "articleType"
 
 
@@ -38,19 +40,6 @@ def edit_styles(folder, new_values: dict[int, str]) -> None:
             r[k] = new_values[int(r[0])]
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
-
-
-def open_window(qtbot, data, **settings):
-    from fashion_review.gui.main_window import MainWindow
-    from fashion_review.gui.settings import AppSettings
-
-    win = MainWindow(AppSettings(author="tester", **settings))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_dataset(data)
-    return win
 
 
 def activate(qtbot, win) -> None:

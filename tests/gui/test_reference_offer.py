@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 pytest.importorskip("keras")
 
+from _gui_helpers import open_window  # noqa: E402
 from _model_fixtures import make_reference_folder  # noqa: E402
 
 
@@ -29,19 +30,6 @@ def reference_folder(tmp_path, monkeypatch, sample_dir):
     return folder
 
 
-def _open(qtbot, data):  # noqa: ANN001, ANN202
-    from fashion_review.gui.main_window import MainWindow
-    from fashion_review.gui.settings import AppSettings
-
-    win = MainWindow(AppSettings(author="tester"))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.loaded, timeout=30000):
-        win.open_dataset(data)
-    return win
-
-
 def _wait_predicted(qtbot, win) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: win.session.table.predictions is not None
                     and win.session.table.model_version.startswith("reference-"), timeout=180000)
@@ -58,7 +46,7 @@ def test_a_catalog_without_a_model_offers_the_reference_model(qtbot, home_dir, r
     (data / "images").symlink_to(sample_dir / "images", target_is_directory=True)
     with open(data / "styles.csv", "a", encoding="utf-8") as f:
         f.write("\n")
-    win = _open(qtbot, data)
+    win = open_window(qtbot, data)
     offer = win.reference_offer
     assert offer.banner.isVisible() and "No model trained on this catalog yet" in offer.label.text()
     assert win.session.table.predictions is None and (win.models.runner is None or not win.models.runner.busy)
@@ -74,13 +62,13 @@ def test_a_catalog_without_a_model_offers_the_reference_model(qtbot, home_dir, r
     win.close()
 
     # the next time it opens, it has a model: no banner
-    win = _open(qtbot, data)
+    win = open_window(qtbot, data)
     assert not win.reference_offer.banner.isVisible()
     win.close()
 
 
 def test_the_bundled_sample_opens_with_reference_predictions(qtbot, home_dir, reference_folder, sample_dir):
-    win = _open(qtbot, sample_dir)
+    win = open_window(qtbot, sample_dir)
     assert not win.reference_offer.banner.isVisible()
     assert not win.is_settled()  # the screenshot mode waits for this prediction
     _wait_predicted(qtbot, win)
@@ -92,7 +80,7 @@ def test_no_reference_shipped_no_offer(qtbot, home_dir, tmp_path, monkeypatch, s
     from fashion_review import paths
 
     monkeypatch.setattr(paths, "REFERENCE_MODEL", tmp_path / "absent")
-    win = _open(qtbot, sample_dir)
+    win = open_window(qtbot, sample_dir)
     assert not win.reference_offer.banner.isVisible()
     win.models_menu.aboutToShow.emit()
     assert not win.reference_offer.act_reference.isEnabled()
