@@ -311,7 +311,8 @@ def _as_ids(ids: Iterable[int] | np.ndarray) -> np.ndarray:
     return as_int
 
 
-def _default_workers() -> int:
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS says, else the count)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -446,7 +447,7 @@ def validate_images(
     t0 = time.perf_counter()
     id_arr = _as_ids(ids)
     paths = [image_path(images_dir, int(i)) for i in id_arr.tolist()]
-    nworkers = _default_workers() if workers is None else int(workers)
+    nworkers = usable_cores() if workers is None else int(workers)
     if nworkers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     bad, used, cpu = _run_chunks(_check_chunk, paths, nworkers, task, "validate")
@@ -567,7 +568,7 @@ def build_image_cache(
     id_arr = np.sort(_as_ids(ids))
     if len(id_arr) > 1 and (dupes := id_arr[1:][id_arr[1:] == id_arr[:-1]]).size:
         raise ValueError(f"duplicate product ids for the image cache: {np.unique(dupes)[:10].tolist()}")
-    nworkers = _default_workers() if workers is None else int(workers)
+    nworkers = usable_cores() if workers is None else int(workers)
     if nworkers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     paths = [image_path(images_dir, int(i)) for i in id_arr.tolist()]

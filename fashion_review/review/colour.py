@@ -14,7 +14,8 @@ Per photo (the image cache's uint8 80 x 60):
    photos of a batch at once (a few numpy iterations, deterministic start at the 1/6, 1/2 and
    5/6 lightness quantiles), each colour's share of the foreground.
 3. **Names.** Each colour takes the name of the nearest reference colour in CIEDE2000
-   (``resources/base-colours.csv``: one reference per ``baseColour`` value, with its source).
+   (``resources/base-colours.csv``: one reference per ``baseColour`` value, up to
+   :data:`PROTOTYPES` for the common ones, each with its source).
 
 :func:`build_palettes` computes the whole catalog once into ``HOME/datasets/<fp>/palettes/``
 (like the image cache); :func:`colour_suggestions` gives per product the suggested colour and a
@@ -122,6 +123,12 @@ def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
 #: ``CIEDE2000 - PRIOR_WEIGHT * ln(share of the catalog with that name)`` (chosen on the even ids,
 #: see benchmarks/results/colour.txt).
 PRIOR_WEIGHT = 4.0
+#: References per common name in the measured table (``benchmarks/colour.py`` compares 1 with this)
+#: and the products a name needs to get more than one.
+PROTOTYPES = 4
+PROTOTYPE_MIN = 150
+#: Prototypes of one name closer than this (CIEDE2000) are one.
+DISTINCT_DE = 2.0
 
 
 @dataclass(frozen=True)
@@ -165,31 +172,63 @@ def load_references(path: Path = REFERENCE_FILE) -> References:
 
 
 def measure_references(lab: np.ndarray, labels: np.ndarray, start: References, *, min_products: int = 20,
-                       rounds: int = 4) -> tuple[References, dict[str, int]]:
+                       rounds: int = 4, prototypes: int = 1, prototype_min: int = PROTOTYPE_MIN
+                       ) -> tuple[References, dict[str, int]]:
     """Reference colours as the vocabulary's colours look in the catalog's photos.
 
     ``lab`` (N, 3, 3): palettes; ``labels`` (N,): their ``baseColour``.  For each name with at
     least ``min_products`` products, the reference is the median CIELAB, over those products, of
     the palette colour nearest the current reference (``rounds`` times, starting from ``start``,
     the named colours): the colour a product of that label actually shows, wherever it sits in its
-    palette.  Other names keep their named colour.  Returns the table and the products per name.
+    palette.  Other names keep their named colour.
+
+    ``prototypes`` > 1: a name with at least ``prototype_min`` products gets that many references,
+    the distinct medians of a k-means (CIELAB, started at lightness quantiles) of those picked colours: a
+    "Blue" is a pale shirt, a mid-blue T-shirt or dark jeans, and one median between them lies
+    nearer White or Black than any of them.  Every reference of a name carries the name's product
+    count (the naming prior is per name, not per reference).  Returns the table and the products
+    per name.
     """
-    names, new_lab, counts = list(start.names), start.lab.astype(np.float64).copy(), {}
+    names_in = list(start.names)
     labels = np.asarray(labels, dtype=object)
-    for k, name in enumerate(names):
+    names: list[str] = []
+    labs: list[np.ndarray] = []
+    sources: list[str] = []
+    counts: dict[str, int] = {}
+    for k, name in enumerate(names_in):
         m = labels == name
         counts[name] = int(m.sum())
+        centre = start.lab[k].astype(np.float64)
         if m.sum() < min_products:
+            names.append(name), labs.append(centre), sources.append(start.sources[k])
             continue
-        centre = new_lab[k]
         for _ in range(rounds):
             d = delta_e2000(lab[m], centre)  # (n, 3)
             picked = np.take_along_axis(lab[m], d.argmin(axis=1)[:, None, None], axis=1)[:, 0]
             centre = np.median(picked, axis=0)
-        new_lab[k] = centre
-    rgb = lab_to_srgb(new_lab)
+        if prototypes > 1 and m.sum() >= prototype_min:
+            distinct: list[np.ndarray] = []
+            for c in _medians_kmeans(picked.astype(np.float64), prototypes):
+                if all(float(delta_e2000(c, d)) >= DISTINCT_DE for d in distinct):  # one mode: one reference
+                    distinct.append(c)
+            for j, c in enumerate(distinct):
+                names.append(name), labs.append(c)
+                sources.append(f"{start.sources[k]} #{j + 1} of {len(distinct)}" if len(distinct) > 1 else start.sources[k])
+        else:
+            names.append(name), labs.append(centre), sources.append(start.sources[k])
+    rgb = lab_to_srgb(np.asarray(labs))
     prior = np.array([counts[n] for n in names], dtype=np.int64)
-    return References(names, rgb, srgb_to_lab(rgb), list(start.sources), prior), counts
+    return References(names, rgb, srgb_to_lab(rgb), sources, prior), counts
+
+
+def _medians_kmeans(x: np.ndarray, k: int, iterations: int = 10) -> np.ndarray:
+    """(k, 3) cluster medians of ``x`` (n, 3) (k-means assignments, medians as centres), darkest first."""
+    order = np.argsort(x[:, 0], kind="stable")
+    c = x[order[(np.linspace(0.5 / k, 1 - 0.5 / k, k) * len(x)).astype(np.int64)]]
+    for _ in range(iterations):
+        a = ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1)
+        c = np.array([np.median(x[a == j], axis=0) if (a == j).any() else c[j] for j in range(k)])
+    return c[np.argsort(c[:, 0], kind="stable")]
 
 
 def write_references(refs: References, path: Path, sources: list[str]) -> None:
@@ -332,6 +371,40 @@ def open_palettes(folder: Path, ids: np.ndarray | None = None) -> Palettes | Non
     return pal
 
 
+def compute_palettes(images: np.ndarray, rows: np.ndarray, *, background: str = "flood",
+                     workers: int | None = None, task: Task | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Palettes of ``images[rows]`` (e.g. the image cache's memory map): CIELAB (N, 3, 3), shares (N, 3).
+
+    Batches of :data:`BATCH` photos run on ``workers`` threads (default: the usable cores; numpy
+    and scipy release the GIL in the heavy parts); batch ``i`` is seeded by its first row's
+    position, so the result does not depend on the number of threads.  ``task``: phase
+    "palettes", checked between batches (raises Cancelled).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fashion_review.data.images import usable_cores
+
+    rows = np.asarray(rows, dtype=np.int64)
+    lab = np.zeros((len(rows), K, 3), np.float32)
+    share = np.zeros((len(rows), K), np.float32)
+    starts = list(range(0, len(rows), BATCH))
+
+    def one(s: int) -> int:
+        if task is not None:
+            task.check()
+        lab[s:s + BATCH], share[s:s + BATCH] = palettes(np.asarray(images[rows[s:s + BATCH]]), seed=s,
+                                                        background=background)
+        return s
+
+    n = max(1, workers or usable_cores())
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for done, _ in enumerate(pool.map(one, starts) if n > 1 else map(one, starts)):
+            if task is not None:
+                task.report("palettes", (done + 1) / max(1, len(starts)),
+                            f"colour palettes: {min(len(rows), (done + 1) * BATCH):,} of {len(rows):,}")
+    return lab, share
+
+
 def build_palettes(ds, task: Task | None = None) -> Palettes:  # noqa: ANN001
     """Compute (phase "palettes"; raises Cancelled) and cache the palette of every photo of ``ds``."""
     from fashion_review.data.identical import save_npz
@@ -340,14 +413,8 @@ def build_palettes(ds, task: Task | None = None) -> Palettes:  # noqa: ANN001
     cache = ensure_image_cache(ds, task)
     rows = np.flatnonzero(cache.ok)
     ids = cache.ids[rows]
-    lab = np.zeros((len(ids), K, 3), np.float32)
-    share = np.zeros((len(ids), K), np.float32)
     t0 = time.perf_counter()
-    for s in range(0, len(rows), BATCH):
-        if task is not None:
-            task.check()
-            task.report("palettes", s / max(1, len(rows)), f"colour palettes: {s:,} of {len(rows):,}")
-        lab[s:s + BATCH], share[s:s + BATCH] = palettes(np.asarray(cache.images[rows[s:s + BATCH]]), seed=s)
+    lab, share = compute_palettes(cache.images, rows, task=task)
     seconds = time.perf_counter() - t0
     folder = palettes_dir(ds)
     meta = {"version": VERSION, "count": int(len(ids)), "seconds": round(seconds, 3),

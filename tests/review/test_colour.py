@@ -65,6 +65,53 @@ def test_suggestions_flag_a_label_the_palette_lacks():
 
 def test_reference_table_has_a_source_per_vocabulary_colour():
     refs = colour.load_references()
-    assert len(refs.names) == len(set(refs.names)) >= 40
+    named = colour.load_references(colour.NAMED_FILE)
+    assert set(refs.names) == set(named.names) and len(named.names) >= 40  # every name, none lost
     assert all(s for s in refs.sources) and refs.counts is not None
     assert {"Black", "White", "Blue", "Navy Blue"} <= set(refs.names)
+    per_name = pd.Series(refs.names).value_counts()
+    assert per_name.max() <= colour.PROTOTYPES and per_name["Blue"] >= 2
+    # the prior is per name: every reference of a name carries the same product count
+    counts = pd.DataFrame({"name": refs.names, "n": refs.counts}).groupby("name")["n"].nunique()
+    assert (counts == 1).all()
+
+
+def _lab(rgb) -> np.ndarray:
+    return colour.srgb_to_lab(np.array(rgb, np.uint8))
+
+
+def test_prototypes_keep_a_pale_and_a_dark_blue_apart():
+    """Half the "Blue" products are pale shirts, half dark jeans: one median lies between them and the
+    pale ones are named White; a reference per mode names both Blue."""
+    pale, dark, white, black = (175, 200, 235), (20, 40, 120), (250, 250, 250), (10, 10, 10)
+
+    def palettes(c, n):  # the product's colour, then two white minor colours
+        return np.stack([np.stack([_lab(c), _lab(white), _lab(white)])] * n)
+
+    lab = np.concatenate([palettes(pale, 100), palettes(dark, 100), palettes(white, 300), palettes(black, 300)])
+    labels = np.array(["Blue"] * 200 + ["White"] * 300 + ["Black"] * 300, dtype=object)
+    named = colour.load_references(colour.NAMED_FILE)
+    queries = _lab([pale, dark])
+
+    one, counts = colour.measure_references(lab, labels, named)
+    assert [one.names[i] for i in one.nearest(queries)[0]] == ["White", "Blue"]
+    two, _ = colour.measure_references(lab, labels, named, prototypes=2, prototype_min=150)
+    blue = [i for i, n in enumerate(two.names) if n == "Blue"]
+    assert len(blue) == 2 and counts["Blue"] == 200 and set(two.counts[blue]) == {200}
+    assert [two.names[i] for i in two.nearest(queries)[0]] == ["Blue", "Blue"]
+    assert sorted(two.names) == sorted(named.names + ["Blue"])  # White and Black: 300 but a single mode each
+    assert "#1 of 2" in two.sources[blue[0]] and "#2 of 2" in two.sources[blue[1]]
+    # below prototype_min a name keeps one reference
+    few, _ = colour.measure_references(lab, labels, named, prototypes=2, prototype_min=201)
+    assert few.names.count("Blue") == 1
+
+
+def test_compute_palettes_does_not_depend_on_the_threads():
+    rng = np.random.default_rng(3)
+    fills = rng.integers(0, 230, (3 * colour.BATCH // 2, 3)).astype(np.uint8)
+    images = np.stack([_product(f, inner=255 - f) for f in fills])
+    rows = np.arange(len(images))[::-1]  # any order of rows
+    one = colour.compute_palettes(images, rows, workers=1)
+    two = colour.compute_palettes(images, rows, workers=2)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert colour.delta_e2000(one[0][:, 0], _lab(fills[rows])).max() < 1.0  # the larger colour, row by row
