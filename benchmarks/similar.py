@@ -9,12 +9,14 @@ group counted once) are scored:
 
 * precision@k articleType: the share of the neighbours with the query's articleType (goal >= 0.93);
 * precision@k articleType + gender: the share with both;
-* precision@k known: the first figure over the queries whose articleType is one the model knows
-  (the run's test part also holds products of the catalog's many small classes, which the model
-  was never taught to tell apart).
+* precision@k known / other: the first figure over the queries whose articleType is one the model
+  knows, and over the others (the run's test part also holds products of the catalog's many small
+  classes, which the model was never taught to tell apart).
 
 Every embedding layer of ``review.similar.LAYERS`` the run has is measured, and raw pixels
-(the photo downscaled 4 x to 20 x 15, as a vector) as the floor.  Then the time to build the
+(the photo downscaled 4 x to 20 x 15, as a vector) as the floor, each alone and joined by the
+product names (``review.similar.with_names``: what the app and ``fashion-review similar`` use unless
+told ``--look-only``), and the names alone.  Then the time to build the
 index (normalise + fit) and to answer one query (median and 95th percentile over 200 single
 queries, k = 10; goal <= 20 ms at 44,000 products).  The CPU is shared on the project's machine:
 rerun on a quiet one.
@@ -81,10 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     q_known = np.array([article.get(int(pid)) in known for pid in test])
     lines.append(f"of them {int(q_known.sum()):,} in an articleType the model knows ({len(known)} classes) and "
                  f"{int((~q_known).sum()):,} in one of the catalog's other, smaller classes (P@k known: those first)")
-    lines += ["", f"{'vectors':<22}{'dim':>6}{'index':>8}{'build s':>9}{'P@k type':>10}{'P@k type+gender':>17}"
-              f"{'P@k known':>11}{'query ms (median / p95)':>26}"]
+    lines += ["", f"{'vectors':<30}{'dim':>6}{'index':>8}{'build s':>9}{'P@k type':>10}{'P@k type+gender':>17}"
+              f"{'P@k known':>11}{'P@k other':>11}{'query ms (median / p95)':>26}"]
     rng = np.random.default_rng(0)
+    names = eff["productDisplayName"]
+    rows_out = []
     for name, ids, vec in candidates:
+        t0 = time.perf_counter()
+        name_vec = similar.name_vectors(names, ids)
+        name_s = time.perf_counter() - t0
+        rows_out.append((name, vec))
+        rows_out.append((f"{name} + names", similar.with_names(vec, name_vec)))
+    rows_out.append(("names alone", similar.name_vectors(names, candidates[0][1])))
+    id_of = {n: ids for n, ids, _ in candidates}
+    for name, vec in rows_out:
+        ids = id_of.get(name.removesuffix(" + names"), candidates[0][1])
         t0 = time.perf_counter()
         index = similar.SimilarIndex(ids, vec, groups=groups, gender=gender)
         build = time.perf_counter() - t0
@@ -106,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             times.append(1000 * (time.perf_counter() - t1))
         k_mask = np.asarray(is_known, dtype=bool)
         p_known = float(np.mean(np.asarray(same_type)[k_mask])) if k_mask.any() else float("nan")
-        lines.append(f"{name:<22}{vec.shape[1]:>6}{len(index):>8,}{build:>9.3f}{np.mean(same_type):>10.3f}"
-                     f"{np.mean(same_both):>17.3f}{p_known:>11.3f}{np.median(times):>15.1f} / "
+        p_other = float(np.mean(np.asarray(same_type)[~k_mask])) if (~k_mask).any() else float("nan")
+        lines.append(f"{name:<30}{vec.shape[1]:>6}{len(index):>8,}{build:>9.3f}{np.mean(same_type):>10.3f}"
+                     f"{np.mean(same_both):>17.3f}{p_known:>11.3f}{p_other:>11.3f}{np.median(times):>15.1f} / "
                      f"{np.percentile(times, 95):.1f}")
+    lines += ["", f"name vectors (TF-IDF + truncated SVD to {similar.NAME_DIM}) of {len(candidates[-1][1]):,} products: "
+              f"{name_s:.1f} s (once per index build, in the app's worker)"]
     lines += ["", "Exact search cost grows linearly with the catalog: at a million products about 23x the "
               "query time above; see review/similar.py for the approximate index that would serve it."]
     text = "\n".join(lines) + "\n"

@@ -46,7 +46,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         if args.id not in ds.catalog.df.index:
             raise FashionReviewError(f"no product {args.id} in {ds.catalog.csv_path}")
         run = _run(ds, args.run)
-        index = build_index(ds, run, args.layer)
+        index = build_index(ds, run, args.layer, names=not args.look_only)
         if args.id not in index:
             raise FashionReviewError(f"product {args.id} has no embedding in run {run.id} (no image, or predicted "
                                      f"before it was added: run fashion-review predict --run {run.id})")
@@ -162,6 +162,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--same-gender", action="store_true", help="only products of the same gender")
     p.add_argument("--run", help="the model (default: the data set's active run)")
     p.add_argument("--layer", default="pooled", help="pooled (default), heads, head:<scheme>")
+    p.add_argument("--look-only", action="store_true",
+                   help="the photo's look alone (default: the look and the product name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 

@@ -11,6 +11,15 @@ Which vectors (:data:`LAYERS`, measured by ``benchmarks/similar.py``):
 * ``heads``: the heads' embeddings, each L2-normalised, side by side (a projection that weighs
   the three schemes equally).
 
+**Product names.** By default the look is joined by the product's display name ("Puma Men Black
+Casual Shoes"): TF-IDF of its words and word pairs reduced to :data:`NAME_DIM` dimensions (LSA,
+scikit-learn's ``TruncatedSVD``), L2-normalised and weighted :data:`NAME_WEIGHT` beside the
+normalised look (:func:`name_vectors`, :func:`with_names`).  A shopper's "similar" is the same
+kind of product that looks alike: on the reference model's test products precision@10 for
+articleType rises from 0.79 (look alone) to 0.88, for articleType and gender from 0.71 to 0.85
+(``benchmarks/similar.py``).  ``names=False`` (``fashion-review similar --look-only``) keeps the
+look alone, for lookalikes whatever they are called.
+
 Vectors are L2-normalised and searched exactly (brute force: the cosine of normalised vectors is
 their dot product, one matrix product and a partial sort; the same neighbours as scikit-learn's
 ``NearestNeighbors(metric="cosine")``, which is an order of magnitude slower per query): at 44,000
@@ -40,6 +49,9 @@ from fashion_review.errors import FashionReviewError
 
 LAYERS = ("pooled", "heads", "head:gender_master", "head:subCategory", "head:articleType")
 DEFAULT_LAYER = "pooled"
+#: The name part's weight beside the look's (each L2-normalised first), and its dimensions.
+NAME_WEIGHT = 0.75
+NAME_DIM = 256
 
 
 class NoEmbeddings(FashionReviewError):
@@ -94,6 +106,33 @@ def load_vectors(run, dataset_home: Path, layer: str = DEFAULT_LAYER, prediction
                                f"(they have: {', '.join(pred.embeddings) or 'none'})")
         return pred.ids, np.asarray(pred.embeddings[scheme], dtype=np.float32), f"{run.id} {scheme} head embedding"
     raise ValueError(f"unknown embedding layer {layer!r}; choose one of {', '.join(LAYERS)}")
+
+
+def name_vectors(names: pd.Series, ids: np.ndarray, dim: int = NAME_DIM, seed: int = 0) -> np.ndarray:
+    """(len(ids), <= dim) float32 LSA vectors of the products' display names (``names``: id -> name).
+
+    TF-IDF (sublinear) of the lower-cased words and word pairs found in at least two names, then a
+    truncated SVD to ``dim`` dimensions (fewer when the vocabulary is smaller), L2-normalised.  A
+    product without a name, or whose words no other name has, gets a zero vector: its look alone
+    decides its neighbours.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    text = names.reindex(np.asarray(ids, dtype=np.int64)).fillna("").astype(str).to_numpy()
+    try:
+        tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)).fit_transform(text)
+    except ValueError:  # no word in two names (an empty or tiny catalog)
+        return np.zeros((len(text), 1), np.float32)
+    n = min(dim, tfidf.shape[1] - 1, len(text) - 1)
+    if n < 1:
+        return np.zeros((len(text), 1), np.float32)
+    return normalise(TruncatedSVD(n, random_state=seed).fit_transform(tfidf))
+
+
+def with_names(vectors: np.ndarray, names: np.ndarray, weight: float = NAME_WEIGHT) -> np.ndarray:
+    """The look (normalised) and ``weight`` x the name vectors (normalised), side by side."""
+    return np.concatenate([normalise(vectors), weight * normalise(names)], axis=1)
 
 
 @dataclass
@@ -207,10 +246,11 @@ class SimilarIndex:
 
 
 def build_index(ds, run, layer: str = DEFAULT_LAYER, predictions=None,  # noqa: ANN001
-                effective: pd.DataFrame | None = None) -> SimilarIndex:
+                effective: pd.DataFrame | None = None, *, names: bool = True) -> SimilarIndex:
     """The similar-products index of ``run`` over data set ``ds``: ``layer``'s vectors (falling back
-    to the head embeddings when a run has no cached backbone features), the data set's exact
-    duplicates counted once, the effective genders for ``same_gender``."""
+    to the head embeddings when a run has no cached backbone features) joined, with ``names``, by
+    the products' display names (see the module docstring), the data set's exact duplicates
+    counted once, the effective genders for ``same_gender``."""
     try:
         ids, vec, source = load_vectors(run, ds.home, layer, predictions)
     except NoEmbeddings:
@@ -218,6 +258,9 @@ def build_index(ds, run, layer: str = DEFAULT_LAYER, predictions=None,  # noqa: 
             raise
         ids, vec, source = load_vectors(run, ds.home, "heads", predictions)
     eff = ds.effective() if effective is None else effective
+    if names and "productDisplayName" in eff.columns:
+        vec = with_names(vec, name_vectors(eff["productDisplayName"], ids))
+        source += " + product names"
     return SimilarIndex(ids, vec, groups=ds.exact_groups(), gender=eff["gender"].astype(object), source=source)
 
 

@@ -69,12 +69,15 @@ def test_similar_returns_the_same_article_type(capsys):
     pid = int(labels[labels == "Tshirts"].index[0])
     assert main(["similar", str(pid), "--k", "5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["run"] == "emb-run" and "head embeddings" in out["vectors"]
+    assert out["run"] == "emb-run" and out["vectors"].endswith("head embeddings + product names")
     got = [n["id"] for n in out["neighbours"]]
     assert len(got) == 5 and pid not in got and all(labels[i] == "Tshirts" for i in got)
     assert main(["similar", str(pid), "--k", "5", "--same-gender", "--json"]) == 0
     same = json.loads(capsys.readouterr().out)["neighbours"]
     assert all(n["gender"] == df.at[pid, "gender"] for n in same)
+    assert main(["similar", str(pid), "--k", "5", "--look-only", "--json"]) == 0
+    look = json.loads(capsys.readouterr().out)
+    assert look["vectors"].endswith("head embeddings") and all(labels[n["id"]] == "Tshirts" for n in look["neighbours"])
 
 
 def test_similar_without_a_model_says_so(capsys):

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from fashion_review.review.predictions import Predictions, save_predictions
-from fashion_review.review.similar import NoEmbeddings, SimilarIndex, load_vectors, pixel_vectors
+from fashion_review.review.similar import (
+    NoEmbeddings,
+    SimilarIndex,
+    load_vectors,
+    name_vectors,
+    pixel_vectors,
+    with_names,
+)
 
 
 def _clusters():
@@ -121,3 +128,27 @@ def test_the_exact_search_finds_what_scikit_learn_finds(n):
     np.testing.assert_array_equal(rows, ref_rows)
     np.testing.assert_allclose(dist, ref_dist, atol=1e-5)
     assert rows[:, 0].tolist() == [0, 5, 59]  # each query is its own nearest
+
+
+def test_names_break_a_tie_of_looks():
+    """Four products look the same; two are called shoes, two sandals: with names, a shoe's nearest
+    is the other shoe; by look alone the order is whatever the noise says."""
+    ids = np.array([1, 2, 3, 4, 5, 6], dtype=np.int64)
+    names = pd.Series({1: "Puma Men Black Casual Shoes", 2: "Nike Men Black Casual Shoes",
+                       3: "Puma Men Black Sandals", 4: "Nike Men Black Sandals",
+                       5: "Titan Women Watch", 6: "Fastrack Women Watch"})
+    nv = name_vectors(names, ids)
+    assert nv.shape[0] == 6 and np.allclose(np.linalg.norm(nv, axis=1), 1, atol=1e-5)
+    look = np.tile(np.array([[1.0, 0.0]], np.float32), (6, 1))
+    look[4:] = [0.0, 1.0]  # the watches look different
+    look[:4] += np.random.default_rng(0).normal(0, 1e-3, (4, 2)).astype(np.float32)
+    index = SimilarIndex(ids, with_names(look, nv))
+    assert index.query(1, 1)[0].id == 2 and index.query(3, 1)[0].id == 4
+    assert {n.id for n in index.query(1, 3)} == {2, 3, 4}  # the look still rules: watches come last
+
+
+def test_a_product_without_a_name_gets_zeros():
+    ids = np.array([1, 2, 3, 4, 5], dtype=np.int64)
+    nv = name_vectors(pd.Series({1: "Red Shirt", 2: "Blue Shirt", 3: "Red Shoes", 4: "Blue Shoes"}), ids)
+    assert np.abs(nv[4]).max() == 0 and np.abs(nv[:4]).max(axis=1).min() > 0
+    assert name_vectors(pd.Series(dtype=object), ids).shape == (5, 1)  # no words at all: zeros, no error
