@@ -208,6 +208,12 @@ class Lookalikes(QObject):
         run = s.run if s.run is not None else None
         return run, pred
 
+    @property
+    def busy(self) -> bool:
+        """The similar-products index, the duplicate groups or the palettes are being computed, or the
+        panel is about to show them (what the screenshot mode waits for)."""
+        return any(job.busy for job in self._jobs.values()) or self._timer.isActive()
+
     def _ensure_index(self) -> bool:
         """True when the index of the predictions shown is ready; else starts building it."""
         run, pred = self._model()

@@ -459,6 +459,8 @@ class MainWindow(QMainWindow):
             return False
         if self.label_issues is not None and not self.label_issues.is_settled():
             return False
+        if self.lookalikes.busy:  # the detail panel's similar products, duplicates, palette
+            return False
         if self.view_name == "grid":
             first, _ = self.grid.visible_rows()
             if first >= 0 and not self.visible_thumbnails_loaded():

@@ -73,6 +73,10 @@ def test_the_bundled_sample_opens_with_reference_predictions(qtbot, home_dir, re
     assert not win.is_settled()  # the screenshot mode waits for this prediction
     _wait_predicted(qtbot, win)
     qtbot.waitUntil(win.is_settled, timeout=60000)
+    # settled means the detail panel's similar products are there too (the README's screenshot)
+    strip = win.lookalikes.strip
+    assert len(strip.ids) == 10 and win.lookalikes.index is not None
+    assert "product names" in win.lookalikes.index.source
     win.close()
 
 
