@@ -37,8 +37,9 @@ from fashion_review.review.queue import KINDS
 
 COLUMNS = (("rank", "#"), ("id", "id"), ("score", "score"), ("given", "given"), ("suggestion", "suggestion"),
            ("kind", "kind"), ("status", "status"), ("reasons", "reasons"))
-SCORE_TIP = ("Combined score: 0 = surely a label issue, 1 = nothing against the label. The product over the signals "
-             "of 1 - weight x evidence (image 1.0, name 0.8, hierarchy 0.8, identical photos 0.6, heads 0.4).")
+SCORE_TIP = ("Combined score: 0 = surely a label issue, 1 = nothing against the label. The image and name models' "
+             "probability of the label, p ** weight (image 1.0, name 0.8), times 1 - weight x evidence of the other "
+             "signals (hierarchy 0.8, identical photos 0.6, heads 0.4). Flagged at 0.1 or less.")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -361,9 +362,9 @@ class LabelIssuesView(QWidget):
         act.addWidget(QLabel("Shown, unreviewed, score ≤"))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setDecimals(2)
-        self.threshold.setValue(0.2)
+        self.threshold.setSingleStep(0.01)
+        self.threshold.setDecimals(4)
+        self.threshold.setValue(0.01)
         self.threshold.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.threshold.setToolTip(SCORE_TIP)
         act.addWidget(self.threshold)

@@ -137,7 +137,7 @@ def ensure_features(parts: ModelParts, run_id: str, images: Any, ids: Sequence[i
     finally:
         save_progress()
     computed = int(done.sum()) - before
-    del out
+    out = None  # let the memory map go before the folder is moved (save_progress is not called again)
     meta = {"version": FEATURES_VERSION, "run_id": run_id, "shape": shape, "dtype": np.dtype(dtype).name,
             "pooled": parts.pooled, "count": int(len(all_ids)), "complete": True,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "images_per_s": rate}
