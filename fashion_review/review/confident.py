@@ -177,6 +177,8 @@ def probability_signal(kind: str, ids: np.ndarray, given: np.ndarray, classes: S
     reason = np.full(n, "", dtype=object)
     for i in np.flatnonzero(known & ((evidence > 0.05) | issue)):
         reason[i] = f"{kind} says {names[best[i]]} ({p_best[i]:.2f}, {describe})"
+    for i in np.flatnonzero(known & (p_given < 0.5) & (reason == "")):  # low, though no other class stands out
+        reason[i] = f"{kind} gives {given[i]} only {p_given[i]:.2f} ({describe})"
     for i in np.flatnonzero(has_label & ~known):
         reason[i] = f"the {kind} model does not know the class {given[i]}"
     return pd.DataFrame({

@@ -57,7 +57,7 @@ LIKELIHOODS = ("image", "name")
 THRESHOLD = 0.1
 #: Below this, a probability is this (one signal alone never makes a score 0).
 FLOOR = 1e-4
-#: A signal "fired" for a product (is named in its reasons) when weight x evidence reaches this.
+#: A signal "fired" for a product (is named in its reasons) when it takes at least this off its score.
 FIRED = 0.3
 SUGGESTIONS = 3
 
@@ -104,10 +104,11 @@ def combine(tables: dict[str, pd.DataFrame], given: pd.Series) -> pd.DataFrame:
         issue = t[f"is_{kind}_issue"].fillna(False).to_numpy(dtype=bool)
         if kind in LIKELIHOODS:  # NaN: the model does not know the label, nothing against it
             p_given = np.nan_to_num(t[f"{kind}_p_given"].to_numpy(dtype=np.float64), nan=1.0)
-            score *= np.clip(p_given, FLOOR, 1.0) ** w
+            factor = np.clip(p_given, FLOOR, 1.0) ** w
         else:
-            score *= 1.0 - w * evidence
-        fired.append((kind, (w * evidence >= FIRED) | (issue & (w * evidence >= 0.1))))
+            factor = 1.0 - w * evidence
+        score *= factor
+        fired.append((kind, (1.0 - factor >= FIRED) | (issue & (1.0 - factor >= 0.1))))
         for c in t.columns:
             frame[c] = t[c].to_numpy()
     frame["score"] = score

@@ -150,6 +150,7 @@ def name_signal(ids: np.ndarray, given: np.ndarray, names: NameProbabilities) ->
     reason[~has_name & (reason != "")] = ""
     table["name_reason"] = reason
     table.loc[~has_name, "name_score"] = np.nan
+    table.loc[~has_name, "name_p_given"] = np.nan  # no name: nothing for or against the label
     table.loc[~has_name, "is_name_issue"] = False
     table["name_word"] = names.words
     return table

@@ -99,6 +99,20 @@ def test_threshold():
     assert set(build_queue(stored, eff, "articleType", threshold=0.04).entries().index) == {61}
 
 
+
+def test_a_product_without_a_name_is_not_flagged_by_it_and_a_low_label_is_a_reason():
+    eff = _frame()
+    stored = _stored(eff, image={}, name={})
+    names = stored.name_probs["articleType"]
+    row = {int(i): r for r, i in enumerate(stored.name_ids)}
+    names[row[5]] = 0.0  # no name at all: the name model has nothing to say
+    names[row[6]] = 1.0 / names.shape[1]  # a name that fits every class alike: no other class stands out
+    t = build_queue(stored, eff, "articleType", threshold=0.3).table
+    assert np.isnan(t.at[5, "name_p_given"]) and t.at[5, "score"] > 0.5 and not t.at[5, "flagged"]
+    assert t.at[6, "flagged"]  # 0.9 (image) x 0.2 ** 0.8 (name) = 0.25
+    assert "name gives Tshirts only 0.20 (from the name)" in t.at[6, "reasons"]
+    assert t.at[6, "signals"] == "name"
+
 # -- on a real data set: corrections, undo, confirmations ----------------------------------------
 
 @pytest.fixture
