@@ -61,28 +61,6 @@ def held_out_copy(data: Path, sample_csv: Path, out: Path) -> tuple[Path, int]:
     return out, dropped
 
 
-def class_thresholds(full, held_out, schemes, min_images: int) -> dict[str, int]:  # noqa: ANN001
-    """Per scheme, the ``min_images`` that keeps on the held-out catalog exactly the full one's classes.
-
-    Holding the sample out takes a few products from every class, and Shorts and Trousers (about 540
-    products each in the shared copy) fall under 500 images: the model would not know two common
-    classes of the full catalog.  The classes are the full catalog's decision; so each scheme's
-    threshold on the held-out copy is lowered to the smallest count of a kept class there, provided
-    that lets in no class the full catalog drops (else this stops: no threshold gives its classes).
-    """
-    out = {}
-    for s in schemes:
-        want = set(full.class_filter(s, min_images).kept)
-        counts = held_out.class_filter(s, 0).counts_before
-        t = min(min_images, int(counts.reindex(sorted(want)).fillna(0).min()))
-        got = set(held_out.class_filter(s, t).kept)
-        if want != got:
-            raise SystemExit(f"no class threshold keeps the full catalog's {s} classes on the held-out copy "
-                             f"(at {t}: extra {sorted(got - want)}, missing {sorted(want - got)})")
-        out[s] = t
-    return out
-
-
 def _commit() -> str:
     try:
         return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -127,6 +105,8 @@ def main() -> int:
     import keras
 
     from fashion_review.data import open_dataset
+    from fashion_review.data.schemes import thresholds_keeping
+    from fashion_review.errors import DataError
     from fashion_review.modeling import describe_device, load_recipe
     from fashion_review.paths import REFERENCE_MODEL, SAMPLE_CATALOG
     from fashion_review.tasks import ConsoleProgress, Task
@@ -142,7 +122,13 @@ def main() -> int:
     ds = open_dataset(data_dir)
     recipe = load_recipe(args.recipe)
     full = open_dataset(args.data)
-    min_images = class_thresholds(full, ds, recipe.schemes, full.default_min_images)
+    # Holding the sample out takes Shorts and Trousers (about 540 products each) under 500 images:
+    # the classes are the full catalog's decision (data.schemes.thresholds_keeping).
+    want = {s: full.class_filter(s, full.default_min_images).kept for s in recipe.schemes}
+    try:
+        min_images = thresholds_keeping(ds, want, full.default_min_images)
+    except DataError as exc:
+        raise SystemExit(f"the held-out copy cannot keep the full catalog's classes: {exc}") from None
     full_min = full.default_min_images
     full.close()
     held = ", ".join(f"{s} >= {t}" for s, t in min_images.items())

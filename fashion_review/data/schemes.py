@@ -95,3 +95,25 @@ def class_filter(labels: pd.Series, has_image: pd.Series, scheme: str, min_image
     counts = counted.value_counts().sort_index()
     counts.name = "images"
     return ClassFilter(scheme, int(min_images), counts)
+
+
+def thresholds_keeping(ds, want: dict[str, list[str] | set[str]], min_images: int) -> dict[str, int]:  # noqa: ANN001
+    """Per scheme, the ``min_images`` that keeps on data set ``ds`` exactly the classes ``want[scheme]``.
+
+    A catalog that lost a few products of a class (held out, excluded by a curator or a cleaning
+    step) may drop it under the threshold, and a model trained on it would not know a class its
+    comparison knows.  Each scheme's threshold is lowered to the smallest count of a wanted class
+    (never raised above ``min_images``), provided that lets in no other class; otherwise
+    :class:`DataError` says which classes no threshold can reconcile.
+    """
+    out = {}
+    for s, classes in want.items():
+        wanted = set(classes)
+        counts = ds.class_filter(s, 0).counts_before
+        t = min(int(min_images), int(counts.reindex(sorted(wanted)).fillna(0).min()))
+        got = set(ds.class_filter(s, t).kept)
+        if got != wanted:
+            raise DataError(f"no class threshold keeps exactly these {s} classes (at {t}: extra "
+                            f"{sorted(got - wanted)}, missing {sorted(wanted - got)})")
+        out[s] = t
+    return out

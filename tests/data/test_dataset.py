@@ -251,3 +251,18 @@ def test_a_class_threshold_per_scheme(ds):
     assert ds.class_filter("subCategory", per_scheme).min_images == ds.default_min_images
     assert set(ds.usable("articleType", per_scheme).index) == set(ds.usable("articleType", 4).index)
     assert ds.split_path("articleType", per_scheme) == ds.split_path("articleType", 4)
+
+
+def test_thresholds_keeping_a_models_classes_after_exclusions(ds):
+    from fashion_review.data.schemes import thresholds_keeping
+
+    want = {"articleType": ["Heels", "Shirts"]}
+    assert thresholds_keeping(ds, want, 3) == {"articleType": 3}  # nothing to lower
+    for pid in (4, 7, 9):  # a Heels product out; Perfume and Watches fall to one image each
+        ds.store.correct(pid, "excluded", "true", old_value="false")
+    assert "Heels" not in ds.class_filter("articleType", 3).kept
+    got = thresholds_keeping(ds, want, 3)
+    assert got == {"articleType": 2} and set(ds.class_filter("articleType", got).kept) == {"Heels", "Shirts"}
+    ds.store.correct(7, "excluded", "false", old_value="true")  # Perfume back at 2: lowering would let it in
+    with pytest.raises(DataError, match=r"extra \['Perfume and Body Mist'\]"):
+        thresholds_keeping(ds, want, 3)
