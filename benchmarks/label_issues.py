@@ -38,11 +38,12 @@ in ``--home``, so a step can be rerun alone):
     photo / judgement call / label right), and the ten class pairs carrying most flagged products.
 
 ``--quick`` runs every step on the bundled sample (1,052 products; 3 folds x 2 epochs): minutes.
-On the full data, ``--mode cv`` takes about two hours on a 2-core CPU (the noisy-label model 10
-minutes, cross-validation 40, retraining 20, the real queue's cross-validation 40); run it on a
-quiet machine, e.g. ``nice python benchmarks/label_issues.py --home /tmp/fr-bench-issues --quiet``,
+On the full data, ``--mode cv --find-epochs 6`` took on the 2-core CPU, partly shared: the noisy-label
+model 14 minutes, cross-validation 50, retraining 33 (17 with the clean model already trained),
+the real queue's cross-validation another 50; ``--tag`` keeps a single step's rerun in its own
+result file.  Run it on a quiet machine, e.g. ``nice python benchmarks/label_issues.py --home /tmp/fr-bench-issues --quiet``,
 and rerun single steps with the same ``--home``.
-Prints every figure and writes them to ``OUT_DIR/label_issues-<mode>[-quick].txt`` (+ ``.json``),
+Prints every figure and writes them to ``OUT_DIR/label_issues-<mode>[-quick][-TAG].txt`` (+ ``.json``),
 the sheet and tally under ``OUT_DIR/label-issues-real-<mode>[-quick]/``.
 """
 
