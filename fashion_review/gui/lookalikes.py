@@ -135,6 +135,7 @@ class Lookalikes(QObject):
         self._pending_show: int | None = None
         self._jobs = {name: SingleJob(self) for name in ("index", "duplicates", "palettes")}
         self._index_key: str | None = None
+        self._failed_key: str | None = None  # the predictions whose index could not be built
 
         # Detail panel sections.
         self.similar_box = QGroupBox("Similar products")
@@ -212,7 +213,11 @@ class Lookalikes(QObject):
     def busy(self) -> bool:
         """The similar-products index, the duplicate groups or the palettes are being computed, or the
         panel is about to show them (what the screenshot mode waits for)."""
-        return any(job.busy for job in self._jobs.values()) or self._timer.isActive()
+        if any(job.busy for job in self._jobs.values()) or self._timer.isActive():
+            return True
+        _, pred = self._model()  # predictions shown whose index is neither built nor failed: a result on its way
+        key = None if pred is None else (pred.model_version or str(id(pred)))
+        return key is not None and key != self._failed_key and (self.index is None or self._index_key != key)
 
     def _ensure_index(self) -> bool:
         """True when the index of the predictions shown is ready; else starts building it."""
@@ -230,8 +235,12 @@ class Lookalikes(QObject):
         worker = Worker(_build_index, s.ds, run, pred, s.table.effective.copy(), task_arg=None)
         self.w.jobs.start(s, worker, name="similar products", job=self._jobs["index"],
                           result=lambda index, key=key: self._on_index(key, index),
-                          errored=lambda msg, _tb: self._note_similar(f"No similar products: {msg}"))
+                          errored=lambda msg, _tb, key=key: self._index_failed(key, msg))
         return False
+
+    def _index_failed(self, key: str, msg: str) -> None:
+        self._failed_key = key
+        self._note_similar(f"No similar products: {msg}")
 
     def _on_index(self, key: str, index) -> None:  # noqa: ANN001
         if key != self._index_key:
