@@ -93,6 +93,11 @@ def _swatch(rgb: np.ndarray, text: str) -> QLabel:
     return lab
 
 
+def _predictions_key(pred) -> str:  # noqa: ANN001 - review.predictions.Predictions
+    """Which predictions a similar-products index was built from."""
+    return pred.model_version or str(id(pred))
+
+
 def _build_index(ds, run, predictions, effective):  # noqa: ANN001, ANN202
     from fashion_review.review.similar import build_index
 
@@ -216,7 +221,7 @@ class Lookalikes(QObject):
         if any(job.busy for job in self._jobs.values()) or self._timer.isActive():
             return True
         _, pred = self._model()  # predictions shown whose index is neither built nor failed: a result on its way
-        key = None if pred is None else (pred.model_version or str(id(pred)))
+        key = None if pred is None else _predictions_key(pred)
         return key is not None and key != self._failed_key and (self.index is None or self._index_key != key)
 
     def _ensure_index(self) -> bool:
@@ -224,7 +229,7 @@ class Lookalikes(QObject):
         run, pred = self._model()
         if pred is None:
             return False
-        key = pred.model_version or str(id(pred))
+        key = _predictions_key(pred)
         if self.index is not None and self._index_key == key:
             return True
         if self._jobs["index"].busy and self._index_key == key:

@@ -99,13 +99,13 @@ def combine(tables: dict[str, pd.DataFrame], given: pd.Series) -> pd.DataFrame:
         if t is None:
             continue
         t = t.reindex(ids)
-        evidence = np.nan_to_num(1.0 - t[f"{kind}_score"].to_numpy(dtype=np.float64), nan=0.0)
         w = WEIGHTS[kind]
         issue = t[f"is_{kind}_issue"].fillna(False).to_numpy(dtype=bool)
         if kind in LIKELIHOODS:  # NaN: the model does not know the label, nothing against it
             p_given = np.nan_to_num(t[f"{kind}_p_given"].to_numpy(dtype=np.float64), nan=1.0)
             factor = np.clip(p_given, FLOOR, 1.0) ** w
         else:
+            evidence = np.nan_to_num(1.0 - t[f"{kind}_score"].to_numpy(dtype=np.float64), nan=0.0)
             factor = 1.0 - w * evidence
         score *= factor
         fired.append((kind, (1.0 - factor >= FIRED) | (issue & (1.0 - factor >= 0.1))))
