@@ -69,6 +69,55 @@ def _display(word: str, name: str) -> str:
     return m.group(0) if m else word
 
 
+def _prepare(names, labels, min_count: int):  # noqa: ANN001, ANN202
+    """(names as str, named mask, the classes learnt, each product's class index or -1, the labels
+    with blanks as None)."""
+    names = np.asarray([n if isinstance(n, str) else "" for n in np.asarray(names, dtype=object)], dtype=object)
+    lab = pd.Series(np.asarray(labels, dtype=object)).where(lambda s: s.notna() & (s != ""), None)
+    named = np.array([bool(n.strip()) for n in names], dtype=bool)
+    counts = lab[named].value_counts()
+    classes = sorted(str(c) for c in counts.index[counts >= min_count])
+    class_index = {c: i for i, c in enumerate(classes)}
+    y = np.array([class_index.get(v, -1) if v is not None else -1 for v in lab.tolist()], dtype=np.int64)
+    return names, named, classes, y, lab
+
+
+def fit_name_model(names: np.ndarray, y: np.ndarray, seed: int = 0):  # noqa: ANN201 - (vectorizer, classifier)
+    """The module's name model (TF-IDF of words and word pairs, logistic regression) fitted once on
+    ``names`` with class indices ``y``: ``(vectorizer, classifier)``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), min_df=1,
+                          sublinear_tf=True, dtype=np.float32)
+    x = vec.fit_transform(names)
+    clf = LogisticRegression(C=10.0, solver="saga", max_iter=20, tol=1e-3, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x, y)
+    return vec, clf
+
+
+def fitted_name_probabilities(names: Sequence[str] | np.ndarray, labels: Sequence[object] | np.ndarray, *,
+                              train: np.ndarray | None = None, seed: int = 0, min_count: int = MIN_COUNT
+                              ) -> tuple[list[str], np.ndarray]:
+    """``(classes, probs)``: ONE name model fitted on the ``train`` products (a boolean mask; default
+    every one) that have a name and a label of a class with ``min_count`` named products, predicting
+    every product (zeros for a product without a name).  In sample for the products it was fitted
+    on: a description of each name in the catalog's own classes (similar products use it), not a
+    judge of their labels (that is :func:`name_probabilities`, cross-validated)."""
+    names, named, classes, y, _ = _prepare(names, labels, min_count)
+    fit = named & (y >= 0) & (np.ones(len(names), bool) if train is None else np.asarray(train, dtype=bool))
+    probs = np.zeros((len(names), len(classes)), dtype=np.float32)
+    if len(np.unique(y[fit])) < 2:
+        return classes, probs
+    vec, clf = fit_name_model(names[fit], y[fit], seed)
+    rows = np.flatnonzero(named)
+    probs[np.ix_(rows, clf.classes_)] = clf.predict_proba(vec.transform(names[rows])).astype(np.float32)
+    return classes, probs
+
+
 def name_probabilities(names: Sequence[str] | np.ndarray, labels: Sequence[object] | np.ndarray, *,
                        folds: int = DEFAULT_FOLDS, seed: int = 0, min_count: int = MIN_COUNT,
                        fold: np.ndarray | None = None, task: Task | None = None,
@@ -80,22 +129,12 @@ def name_probabilities(names: Sequence[str] | np.ndarray, labels: Sequence[objec
     products, are never trained on but are predicted like the others (by the model of their fold).
     ``fold`` overrides the seeded stratified assignment.  Raises Cancelled between folds.
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    names = np.asarray([n if isinstance(n, str) else "" for n in np.asarray(names, dtype=object)], dtype=object)
-    lab = pd.Series(np.asarray(labels, dtype=object)).where(lambda s: s.notna() & (s != ""), None)
-    named = np.array([bool(n.strip()) for n in names])
-    counts = lab[named].value_counts()
-    classes = sorted(str(c) for c in counts.index[counts >= min_count])
+    names, named, classes, y, lab = _prepare(names, labels, min_count)
     n = len(names)
     probs = np.zeros((n, len(classes)), dtype=np.float32)
     words = np.full(n, "", dtype=object)
     if len(classes) < 2:
         return NameProbabilities(classes, probs, words)
-    class_index = {c: i for i, c in enumerate(classes)}
-    y = np.array([class_index.get(v, -1) if v is not None else -1 for v in lab.tolist()], dtype=np.int64)
     fold = fold_assignment(lab.to_numpy(dtype=object), folds, seed) if fold is None else np.asarray(fold)
     for f in range(int(fold.max()) + 1 if len(fold) else 0):
         if task is not None:
@@ -105,13 +144,7 @@ def name_probabilities(names: Sequence[str] | np.ndarray, labels: Sequence[objec
         test = np.flatnonzero((fold == f) & named)
         if not len(test) or len(np.unique(y[train])) < 2:
             continue
-        vec = TfidfVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), min_df=1,
-                              sublinear_tf=True, dtype=np.float32)
-        x_train = vec.fit_transform(names[train])
-        clf = LogisticRegression(C=10.0, solver="saga", max_iter=20, tol=1e-3, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(x_train, y[train])
+        vec, clf = fit_name_model(names[train], y[train], seed)
         x_test = vec.transform(names[test])
         p = clf.predict_proba(x_test).astype(np.float32)
         probs[np.ix_(test, clf.classes_)] = p

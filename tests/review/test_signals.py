@@ -8,7 +8,12 @@ import pytest
 
 from fashion_review.review.hierarchy import heads_signal, hierarchy_signal, majority_mapping
 from fashion_review.review.photo_signal import duplicate_signal
-from fashion_review.review.text_signal import fold_assignment, name_probabilities, name_signal
+from fashion_review.review.text_signal import (
+    fitted_name_probabilities,
+    fold_assignment,
+    name_probabilities,
+    name_signal,
+)
 
 BRANDS = ["Puma", "Nike", "Adidas", "Roadster", "Wrangler", "Fastrack"]
 COLOURS = ["Black", "Blue", "Red", "White", "Grey"]
@@ -71,6 +76,22 @@ def test_name_model_is_out_of_sample():
     out = name_probabilities(names, labels, folds=3, seed=1)
     assert out.probs[-1].max() < 0.6  # the model never saw these words with this label
     assert out.words[-1] not in ("Zyxw", "Qwerty")  # words it never saw in training have no weight
+
+
+def test_fitted_name_model_learns_only_from_the_products_it_is_told():
+    names, labels = _names(n_per=12)
+    names += ["Zyxw Men Black Qwerty", "Zyxw Women Red Qwerty", ""]
+    labels += ["Watches", "Watches", "Jeans"]
+    n = len(names)
+    classes, probs = fitted_name_probabilities(names, labels)  # every product: in sample
+    assert classes == ["Jeans", "Tshirts", "Watches"] and probs.shape == (n, 3)
+    assert probs[n - 3, 2] > 0.5  # its own odd words, learnt with its label
+    assert probs[-1].sum() == 0  # no name, no probabilities
+    np.testing.assert_allclose(probs[:-1].sum(axis=1), 1, atol=1e-5)
+    train = np.ones(n, bool)
+    train[n - 3:n - 1] = False  # the two odd names left out: their words mean nothing to the model
+    classes2, held = fitted_name_probabilities(names, labels, train=train)
+    assert classes2 == classes and held[n - 3, 2] < probs[n - 3, 2] and held[n - 3].max() < 0.6
 
 
 def _catalog(rows: list[tuple]) -> pd.DataFrame:

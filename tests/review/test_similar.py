@@ -14,6 +14,7 @@ from fashion_review.review.similar import (
     NoEmbeddings,
     SimilarIndex,
     load_vectors,
+    name_class_vectors,
     name_vectors,
     pixel_vectors,
     with_names,
@@ -152,3 +153,28 @@ def test_a_product_without_a_name_gets_zeros():
     nv = name_vectors(pd.Series({1: "Red Shirt", 2: "Blue Shirt", 3: "Red Shoes", 4: "Blue Shoes"}), ids)
     assert np.abs(nv[4]).max() == 0 and np.abs(nv[:4]).max(axis=1).min() > 0
     assert name_vectors(pd.Series(dtype=object), ids).shape == (5, 1)  # no words at all: zeros, no error
+
+
+def test_the_name_model_puts_a_product_beside_its_own_kind():
+    """Looks tell nothing apart (all the same); the names share no words across the two kinds but
+    brands; the name model's classes put each Kurta beside the other Kurtas, a Kurta named by a word
+    the words part alone barely knows ("Kurti") included, and products without a name get zeros."""
+    kurtas = [f"Brand{i % 3} Women Kurta" for i in range(6)] + ["Brand0 Women Kurti", "Brand1 Women Kurti"]
+    shirts = [f"Brand{i % 3} Men Shirt" for i in range(8)]
+    names = pd.Series(kurtas + shirts + [""], index=np.arange(1, 18, dtype=np.int64))
+    labels = pd.DataFrame({"articleType": ["Kurtas"] * 8 + ["Shirts"] * 8 + ["Kurtas"],
+                           "gender": ["Women"] * 8 + ["Men"] * 8 + ["Women"]}, index=names.index)
+    ids = names.index.to_numpy()
+    cv = name_class_vectors(names, labels, ids)
+    assert cv.shape == (17, 4)  # 2 articleTypes + 2 genders
+    assert np.abs(cv[-1]).max() == 0
+    np.testing.assert_allclose(np.linalg.norm(cv[:-1, :2], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(cv[:-1, 2:], axis=1), 0.5, atol=1e-5)  # gender weighs 0.5
+    look = np.ones((17, 2), np.float32) + np.random.default_rng(1).normal(0, 1e-3, (17, 2)).astype(np.float32)
+    index = SimilarIndex(ids, with_names(look, name_vectors(names, ids), cv))
+    kurti = 7  # "Brand0 Women Kurti"
+    assert {n.id for n in index.query(kurti, 7)} <= set(range(1, 9))  # its neighbours are the other Kurtas
+    # fitted on some products only: labels of the others are not used (a class only they have is absent)
+    only = name_class_vectors(names, labels.assign(articleType=["Kurtas"] * 8 + ["Shirts"] * 7 + ["Belts", None]),
+                              ids, train=ids[:15], weights={"articleType": 1.0})
+    assert only.shape == (17, 2)
