@@ -30,8 +30,9 @@ in ``--home``, so a step can be rerun alone):
     Test accuracy against the TRUE labels of xception-lite trained on the clean labels (the
     original catalog), on the noisy labels (the baseline model), on the noisy labels after
     excluding the top-k of the combined articleType queue of kind (a), and on the noisy labels
-    after accepting those products' suggestions (the queue's two bulk actions), all on the same
-    test products.  Goal: cleaning recovers at least half of the accuracy the noise cost.
+    after accepting those products' suggestions (the queue's two bulk actions; ``--retrain-with``
+    says which, in which order), all on the same test products.  Goal: cleaning recovers at least
+    half of the accuracy the noise cost.
 ``real``
     The combined articleType queue of the ORIGINAL catalog (``issues find`` there; with ``--mode
     heads`` or ``--real-mode heads`` on the clean model of ``retrain``): its top 100 as a contact sheet PNG (photo, given
@@ -320,35 +321,34 @@ def step_retrain(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
         scores = (1 - q.table["score"]).reindex(noisy.usable(S).index).fillna(0.0)
         order = np.lexsort((scores.index.to_numpy(), -scores.to_numpy()))
         top = scores.index.to_numpy()[order[:k]]
-        noisy.store.record([Change(int(p), "excluded", "false", "true") for p in top], author="benchmark",
-                           source="bulk", note=f"exclude the top {k} of the combined queue")
-        try:
-            # The same classes as the noisy model: excluding flips takes Shorts and Trousers (about 540
-            # products each) under 500 images, and a model that does not know them fails their test products.
-            keep = thresholds_keeping(noisy, {s: noisy_run.classes[s] for s in noisy_run.schemes},
-                                      noisy.default_min_images)
-            if not state.get("cleaned_run"):
-                state["cleaned_run"] = _train(noisy, args, args.quiet, min_images=keep).id
-                _save_state(home, state)
-        finally:
-            noisy.store.undo()  # the noisy copy's corrections as they were
-        cleaned = registry.get_run(state["cleaned_run"], noisy.fingerprint)
-        # The queue's other action: accept the suggestion of the same top k (the view's "Accept their
-        # suggestions"), keeping every product to learn from.
+        # The same classes as the noisy model: excluding flips takes Shorts and Trousers (about 540
+        # products each) under 500 images, and a model that does not know them fails their test products.
+        keep = thresholds_keeping(noisy, {s: noisy_run.classes[s] for s in noisy_run.schemes},
+                                  noisy.default_min_images)
+        # The queue's two bulk actions on the same top k: accept their suggestions (every product kept
+        # to learn from) and exclude them from training.
         suggested = q.table["suggestion"].reindex(top).fillna("")
         suggested = suggested[suggested != ""]
         accepted_right = int((suggested == truth.reindex(suggested.index)).sum())
-        if not state.get("accepted_run"):
-            noisy.store.record(editing.label_changes_each(noisy.effective(), suggested.to_dict(), S),
-                               author="benchmark", source="bulk",
-                               note=f"accept the suggestions of the top {k} of the combined queue")
-            try:
-                accepted = _train(noisy, args, args.quiet, min_images=keep)
-            finally:
-                noisy.store.undo()
-            state["accepted_run"] = accepted.id
-            _save_state(home, state)
-        accepted = registry.get_run(state["accepted_run"], noisy.fingerprint)
+        actions = {
+            "accept": (f"noisy, top {k:,} suggestions accepted",
+                       lambda: editing.label_changes_each(noisy.effective(), suggested.to_dict(), S),
+                       f"accept the suggestions of the top {k} of the combined queue"),
+            "exclude": (f"noisy minus the top {k:,} flagged",
+                        lambda: [Change(int(p), "excluded", "false", "true") for p in top],
+                        f"exclude the top {k} of the combined queue"),
+        }
+        variants = {}
+        for action in args.retrain_with:
+            label, changes, note = actions[action]
+            if not state.get(f"{action}_run"):
+                noisy.store.record(changes(), author="benchmark", source="bulk", note=note)
+                try:
+                    state[f"{action}_run"] = _train(noisy, args, args.quiet, min_images=keep).id
+                finally:
+                    noisy.store.undo()  # the noisy copy's corrections as they were
+                _save_state(home, state)
+            variants[action] = (label, registry.get_run(state[f"{action}_run"], noisy.fingerprint))
         split = registry.read_split(noisy_run)
         test = split.index[split == "test"].to_numpy(np.int64)
         clean_split = registry.read_split(clean)
@@ -357,8 +357,7 @@ def step_retrain(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
         test = test[truth.reindex(test).isin(clean.classes[S]).to_numpy()]
         acc = {name: _test_accuracy(ds, run, test, truth, args.quiet)
                for name, ds, run in (("clean labels", original, clean), ("noisy labels", noisy, noisy_run),
-                                     (f"noisy minus the top {k:,} flagged", noisy, cleaned),
-                                     (f"noisy, top {k:,} suggestions accepted", noisy, accepted))}
+                                     *((label, noisy, run) for label, run in variants.values()))}
     finally:
         original.close()
         noisy.close()
@@ -368,24 +367,24 @@ def step_retrain(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
     for name, a in acc.items():
         rep.say(f"  {name:36} {100 * a:6.2f}%")
     cost = acc["clean labels"] - acc["noisy labels"]
-    rep.say(f"  excluded {k:,} products, {caught:,} of them planted flips ({100 * caught / k:.1f}%)")
-    rep.say(f"  accepted {len(suggested):,} suggestions, {accepted_right:,} of them the true label "
+    rep.say(f"  the top {k:,} of the queue: {caught:,} of them planted flips ({100 * caught / k:.1f}%); "
+            f"{len(suggested):,} with a suggestion, {accepted_right:,} of those the true label "
             f"({100 * accepted_right / max(len(suggested), 1):.1f}%)")
     shares = {}
-    for what, name in (("excluding them", list(acc)[2]), ("accepting their suggestions", list(acc)[3])):
-        gain = acc[name] - acc["noisy labels"]
-        shares[what] = gain / cost if cost > 0 else float("nan")
+    for action, (label, _run) in variants.items():
+        gain = acc[label] - acc["noisy labels"]
+        shares[action] = gain / cost if cost > 0 else float("nan")
+        what = {"accept": "accepting their suggestions", "exclude": "excluding them"}[action]
         if cost > 0:
             rep.say(f"  the noise cost {100 * cost:.2f} points; {what} recovered {100 * gain:.2f} points = "
-                    f"{100 * shares[what]:.0f}% of it (goal >= 50%: {'met' if shares[what] >= 0.5 else 'NOT met'})")
+                    f"{100 * shares[action]:.0f}% of it (goal >= 50%: {'met' if shares[action] >= 0.5 else 'NOT met'})")
         else:
             rep.say(f"  the noise cost nothing here ({100 * cost:+.2f} points), so there is nothing to recover "
                     f"({what} changed accuracy by {100 * gain:+.2f} points)")
-    share = shares["excluding them"]
-    rep.say(f"  the cleaned model kept the noisy model's classes (articleType threshold {keep.get(S)})")
-    rep.data["retrain"] = {"accuracy": acc, "test_products": int(len(test)), "excluded": k, "excluded_planted": caught,
-                           "recovered_share": share, "recovered_share_accepting": shares["accepting their suggestions"],
-                           "accepted": int(len(suggested)), "accepted_right": accepted_right, "same_split": same}
+    rep.say(f"  the retrained models kept the noisy model's classes (articleType threshold {keep.get(S)})")
+    rep.data["retrain"] = {"accuracy": acc, "test_products": int(len(test)), "top_k": k, "top_k_planted": caught,
+                           "recovered_share": shares, "suggestions": int(len(suggested)),
+                           "suggestions_right": accepted_right, "same_split": same}
 
 
 def step_real(args, home: Path, rep: Report, state: dict, out_dir: Path) -> None:  # noqa: ANN001
@@ -446,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--rate", type=float, default=0.05, help="share of articleType labels flipped")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--retrain-with", default="accept,exclude",
+                    help="the queue actions the retrain step trains a model after, in order (default accept,exclude)")
     ap.add_argument("--real-mode", choices=("cv", "heads"), help="mode of the real-errors step (default: --mode; "
                     "heads: minutes, on the clean model the retrain step trained)")
     ap.add_argument("--steps", default="all", help=f"comma-separated, of {', '.join(STEPS)} (default all)")
@@ -460,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     args.epochs = args.epochs or (2 if args.quick else 8)
     if args.find_epochs is None:
         args.find_epochs = args.epochs if args.mode == "cv" else (2 if args.quick else 6)
+    args.retrain_with = [a.strip() for a in args.retrain_with.split(",") if a.strip()]
+    if set(args.retrain_with) - {"accept", "exclude"}:
+        ap.error("--retrain-with takes accept and/or exclude")
     steps = STEPS if args.steps == "all" else tuple(s.strip() for s in args.steps.split(","))
     unknown = set(steps) - set(STEPS)
     if unknown:
