@@ -296,6 +296,17 @@ def _train(ds, args, quiet: bool, min_images=None):  # noqa: ANN001, ANN202
                  min_images=min_images)
 
 
+def _undo_leftovers(ds, rep: Report) -> None:  # noqa: ANN001
+    """Undo the benchmark's own batches still active on a planted copy: a run killed while a model
+    trained after a queue action leaves that action recorded, and every later step would read it
+    (seen: an "accept" model trained with the killed run's exclusions still in force)."""
+    while any(b["author"] == "benchmark" and b["state"] == "active" for b in ds.store.batches()):
+        batch = ds.store.undo(scope="any")
+        if batch is None:
+            break
+        rep.say(f"  undid batch {batch}, left active by an interrupted run of this step")
+
+
 def step_retrain(args, home: Path, rep: Report, state: dict) -> None:  # noqa: ANN001
     from fashion_review.data.corrections import Change
     from fashion_review.data.schemes import thresholds_keeping
@@ -308,6 +319,7 @@ def step_retrain(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
     original = _open(Path(args.data))
     noisy = _open(home / "planted" / "a")
     try:
+        _undo_leftovers(noisy, rep)
         truth = original.labels(S)
         if not state.get("clean_run"):
             clean = _train(original, args, args.quiet)
