@@ -107,8 +107,10 @@ def fitted_name_probabilities(names: Sequence[str] | np.ndarray, labels: Sequenc
     every product (zeros for a product without a name).  In sample for the products it was fitted
     on: a description of each name in the catalog's own classes (similar products use it), not a
     judge of their labels (that is :func:`name_probabilities`, cross-validated)."""
+    if train is not None:  # the other products' labels are not read at all, not even to count the classes
+        labels = np.where(np.asarray(train, dtype=bool), np.asarray(labels, dtype=object), None)
     names, named, classes, y, _ = _prepare(names, labels, min_count)
-    fit = named & (y >= 0) & (np.ones(len(names), bool) if train is None else np.asarray(train, dtype=bool))
+    fit = named & (y >= 0)
     probs = np.zeros((len(names), len(classes)), dtype=np.float32)
     if len(np.unique(y[fit])) < 2:
         return classes, probs

@@ -175,6 +175,6 @@ def test_the_name_model_puts_a_product_beside_its_own_kind():
     kurti = 7  # "Brand0 Women Kurti"
     assert {n.id for n in index.query(kurti, 7)} <= set(range(1, 9))  # its neighbours are the other Kurtas
     # fitted on some products only: labels of the others are not used (a class only they have is absent)
-    only = name_class_vectors(names, labels.assign(articleType=["Kurtas"] * 8 + ["Shirts"] * 7 + ["Belts", None]),
-                              ids, train=ids[:15], weights={"articleType": 1.0})
-    assert only.shape == (17, 2)
+    belts = labels.assign(articleType=["Kurtas"] * 8 + ["Shirts"] * 6 + ["Belts", "Belts", None])
+    assert name_class_vectors(names, belts, ids, weights={"articleType": 1.0}).shape == (17, 3)
+    assert name_class_vectors(names, belts, ids, train=ids[:14], weights={"articleType": 1.0}).shape == (17, 2)
