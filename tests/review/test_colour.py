@@ -115,3 +115,71 @@ def test_compute_palettes_does_not_depend_on_the_threads():
     two = colour.compute_palettes(images, rows, workers=2)
     assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
     assert colour.delta_e2000(one[0][:, 0], _lab(fills[rows])).max() < 1.0  # the larger colour, row by row
+
+
+def test_the_outline_halo_is_not_a_palette_colour_and_a_thin_product_keeps_its_pixels(monkeypatch):
+    img = _product((200, 20, 20))
+    img[10, 10:50] = img[69, 10:50] = img[10:70, 10] = img[10:70, 49] = (228, 138, 138)  # half red, half white
+
+    def pink_share(image):
+        lab, share = colour.palettes(image[None])
+        pink = colour.delta_e2000(lab[0], _lab([228, 138, 138])) < colour.delta_e2000(lab[0], _lab([200, 20, 20]))
+        return share[0][pink].sum()
+
+    assert pink_share(img) == 0  # the outline ring is gone: the palette is the red alone
+    monkeypatch.setattr(colour, "ERODE", 0)
+    assert pink_share(img) > 0.05  # without the erosion the halo takes a palette slot
+    monkeypatch.undo()
+    thin = np.full((80, 60, 3), 255, np.uint8)
+    thin[5:75, 30:33] = (20, 20, 160)  # a strap three pixels wide: eroded, 1.5 % of the photo would be left
+    lab_t, share_t = colour.palettes(thin[None])
+    assert colour.delta_e2000(lab_t[0, 0], _lab([20, 20, 160])) < 1.0 and share_t[0, 0] > 0.95
+
+
+def _two_names(rng, n, centre, spread):
+    """n palettes of products whose colours scatter around ``centre`` (CIELAB), each palette that
+    product's colour three times, slightly shaded."""
+    product = np.asarray(centre, np.float32) + rng.normal(0, spread, (n, 1, 3))
+    return (product + rng.normal(0, 1.0, (n, 3, 3))).astype(np.float32)
+
+
+def test_learnt_references_win_back_a_name_the_medians_lose(tmp_path):
+    """Navy palettes overlap Black's: the measured medians plus the prior name them all Black; GLVQ moves
+    the boundary so that most navy products show Navy Blue again, Black products keep Black, and the
+    learnt table written to CSV names every colour as in memory."""
+    rng = np.random.default_rng(0)
+
+    def sample(k):
+        black = _two_names(rng, 600 * k, (14, 0, 0), 3)
+        navy = _two_names(rng, 150 * k, (16, 1, -6), 3)
+        return np.concatenate([black, navy]), np.array(["Black"] * 600 * k + ["Navy Blue"] * 150 * k, dtype=object)
+
+    lab, labels = sample(1)
+    test_lab, test_labels = sample(2)
+    named = colour.load_references(colour.NAMED_FILE)
+    measured, _ = colour.measure_references(lab, labels, named, prototypes=2)
+    learnt = colour.learn_references(lab, labels, measured)
+
+    def agreement(refs, name):
+        names = np.asarray(refs.names, dtype=object)[refs.nearest(test_lab)[0]]
+        m = test_labels == name
+        return (names[m] == name).any(axis=1).mean()
+
+    assert agreement(measured, "Navy Blue") < 0.1
+    assert agreement(learnt, "Navy Blue") > 0.6 and agreement(learnt, "Black") > 0.95
+    assert learnt.bias is not None and learnt.lightness_weight == colour.LIGHTNESS_WEIGHT
+    path = tmp_path / "learnt.csv"
+    colour.write_references(learnt, path, learnt.sources)
+    back = colour.load_references(path)
+    assert back.bias is not None and back.names == learnt.names
+    assert np.array_equal(back.nearest(test_lab)[0], learnt.nearest(test_lab)[0])
+
+
+def test_a_learnt_table_without_a_cost_on_every_row_is_refused(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text("baseColour,hex,products,L,a,b,cost,lightness_weight,source\n"
+                    "Black,#000000,10,1,0,0,1.0,0.4,x\nWhite,#FFFFFF,10,99,0,0,,,y\n", encoding="utf-8")
+    import pytest
+
+    with pytest.raises(ValueError, match="cost on every row"):
+        colour.load_references(path)
