@@ -9,7 +9,9 @@ Per photo (the image cache's uint8 80 x 60):
    T-shirt, white soles, the body of a white shirt away from its edge) and so bias every palette
    away from White, the catalog's second most common colour; the flood fill keeps whatever the
    product's outline encloses.  When it leaves almost nothing (a white product whose edge melts
-   into the background) the palette is taken from the pixels that are not pure white.  The
+   into the background) the palette is taken from the pixels that are not pure white.  A photo
+   whose border is grey, not white (a grey backdrop: about 2 % of the catalog), also floods the
+   grey pixels close to the border's median colour (:data:`STUDIO_TOLERANCE`).  The
    foreground is then eroded by :data:`ERODE` pixel (4-connected), unless that leaves less than
    :data:`MIN_ERODED` of the photo (a thin chain, a pair of sunglasses): at 80 x 60 the product's
    outline pixels are half background, a pale halo that took a slot of the palette or paled
@@ -53,6 +55,9 @@ SAMPLE = 256
 ITERATIONS = 8
 #: Below this share of the photo, the flood fill's foreground is taken as a white product's edge.
 MIN_FOREGROUND = 0.03
+#: A photo whose border's median colour is grey (channels within this of each other) and not white
+#: was taken on a grey backdrop: grey pixels within this of that colour may be background too.
+STUDIO_TOLERANCE = 20
 #: Pixels the foreground loses at its outline, and the share of the photo it must keep to lose them.
 ERODE = 1
 MIN_ERODED = 0.02
@@ -80,6 +85,7 @@ def foreground_masks(images: np.ndarray, background: str = "flood") -> np.ndarra
     white = (imgs >= WHITE_LEVEL).all(axis=-1)
     if background == "threshold":
         return _erode(_fallback(imgs, ~white))
+    white |= _like_a_grey_studio(imgs)
     structure = np.zeros((3, 3, 3), bool)
     structure[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected within a photo, never across
     labels, _ = ndimage.label(white, structure=structure)
@@ -88,6 +94,23 @@ def foreground_masks(images: np.ndarray, background: str = "flood") -> np.ndarra
     background[np.unique(border)] = True
     background[0] = False
     return _erode(_fallback(imgs, ~background[labels]))
+
+
+def _like_a_grey_studio(imgs: np.ndarray) -> np.ndarray:
+    """Bool (B, H, W): in a photo whose border is not white but grey (a grey backdrop, about 2 % of
+    the catalog), the grey pixels (channels within :data:`STUDIO_TOLERANCE` of each other) within
+    :data:`STUDIO_TOLERANCE` (every channel) of the border's median colour; False everywhere in a
+    white-studio photo.  (Accepting every grey no darker than the border's darker greys, for
+    backdrops lit brighter in the middle, scored 0.2-0.3 points lower: it takes grey products too.)"""
+    border = np.concatenate([imgs[:, 0], imgs[:, -1], imgs[:, :, 0], imgs[:, :, -1]], axis=1)  # (B, 2(H+W), 3)
+    studio = np.median(border, axis=1)  # (B, 3)
+    grey = (studio.min(axis=1) < WHITE_LEVEL) & (np.ptp(studio, axis=1) <= STUDIO_TOLERANCE)
+    out = np.zeros(imgs.shape[:3], bool)
+    if grey.any():
+        px = imgs[grey].astype(np.int16)
+        close = (np.abs(px - studio[grey][:, None, None, :].astype(np.int16)) <= STUDIO_TOLERANCE).all(axis=-1)
+        out[grey] = close & (np.ptp(px, axis=-1) <= STUDIO_TOLERANCE)
+    return out
 
 
 def _erode(fg: np.ndarray) -> np.ndarray:

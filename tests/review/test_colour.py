@@ -183,3 +183,14 @@ def test_a_learnt_table_without_a_cost_on_every_row_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="cost on every row"):
         colour.load_references(path)
+
+
+def test_a_grey_studio_backdrop_is_background_too_but_a_grey_product_on_white_stays():
+    img = np.empty((80, 60, 3), np.uint8)
+    img[:] = np.linspace(200, 222, 80).astype(np.uint8)[:, None, None]  # a grey gradient backdrop
+    img[20:60, 15:45] = (200, 30, 30)  # a red sandal
+    lab, share = colour.palettes(img[None])
+    assert colour.delta_e2000(lab[0, 0], _lab([200, 30, 30])) < 1.0 and share[0, 0] > 0.95
+    grey = _product((205, 205, 205))  # a grey product on a white studio: its colour is the product's
+    lab_g, share_g = colour.palettes(grey[None])
+    assert colour.delta_e2000(lab_g[0, 0], _lab([205, 205, 205])) < 1.0 and share_g[0, 0] > 0.95
