@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                 ("learnt, fitted on the odd ids instead, even ids (held out)", learnt_odd, ~held, False)):
             names, _ = pal.named(refs)
             lines += ["", f"-- {title}"] + report(names[mask], labels[mask], common, detail)
+        # The whole data set, every product named by the table fitted on the other half.
+        crossed = np.where(held[:, None], pal.named(learnt)[0], pal.named(learnt_odd)[0])
+        lines += ["", "-- learnt, the whole data set, each half named by the table fitted on the other half"]
+        lines += report(crossed, labels, common, False)
         if method == "flood" and args.write_table:
             sources = [f"learnt: GLVQ (benchmarks/colour.py --write-table) from the median CIELAB of the matching "
                        f"palette colour of the {counts[n]:,} shared-data products labelled {n}, even ids"
