@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--background", default="flood", choices=["flood", "threshold", "both"])
     p.add_argument("--out", help="also write the report to this file")
     p.add_argument("--write-table", action="store_true",
-                   help="write the measured table (fitted on the even ids) to resources/base-colours.csv")
+                   help="write the learnt table (fitted on the even ids) to resources/base-colours.csv")
     args = p.parse_args(argv)
 
     from fashion_review.data import open_dataset

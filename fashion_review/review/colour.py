@@ -42,7 +42,7 @@ from fashion_review.fsutil import atomic_write_json
 # The reference tables and the colour space live in colour_names; they are part of this module's
 # interface (the app, the CLI and the benchmark name palettes through ``colour``).
 from fashion_review.review.colour_names import (  # noqa: F401
-    DISTINCT_DE, LIGHTNESS_WEIGHT, NAMED_FILE, PRIOR_WEIGHT, PROTOTYPE_MIN, PROTOTYPES, REFERENCE_FILE,
+    LIGHTNESS_WEIGHT, NAMED_FILE, PRIOR_WEIGHT, PROTOTYPE_MIN, PROTOTYPES, REFERENCE_FILE,
     References, delta_e2000, lab_to_srgb, learn_references, load_references, measure_references, srgb_to_lab,
     write_references)
 from fashion_review.tasks import Task
@@ -63,7 +63,7 @@ ERODE = 1
 MIN_ERODED = 0.02
 BATCH = 512
 FOLDER = "palettes"
-#: 2: the foreground is eroded (palettes of version 1 are computed again).
+#: 2: the foreground is eroded and grey backdrops are background (version 1 palettes are computed again).
 VERSION = 2
 
 
@@ -89,11 +89,15 @@ def foreground_masks(images: np.ndarray, background: str = "flood") -> np.ndarra
     structure = np.zeros((3, 3, 3), bool)
     structure[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected within a photo, never across
     labels, _ = ndimage.label(white, structure=structure)
-    border = np.concatenate([labels[:, 0, :], labels[:, -1, :], labels[:, :, 0], labels[:, :, -1]], axis=1)
     background = np.zeros(labels.max() + 1, bool)
-    background[np.unique(border)] = True
+    background[np.unique(_border(labels))] = True
     background[0] = False
     return _erode(_fallback(imgs, ~background[labels]))
+
+
+def _border(a: np.ndarray) -> np.ndarray:
+    """(B, 2(H+W), ...): the border pixels of each photo of ``a`` (B, H, W, ...)."""
+    return np.concatenate([a[:, 0], a[:, -1], a[:, :, 0], a[:, :, -1]], axis=1)
 
 
 def _like_a_grey_studio(imgs: np.ndarray) -> np.ndarray:
@@ -102,7 +106,7 @@ def _like_a_grey_studio(imgs: np.ndarray) -> np.ndarray:
     :data:`STUDIO_TOLERANCE` (every channel) of the border's median colour; False everywhere in a
     white-studio photo.  (Accepting every grey no darker than the border's darker greys, for
     backdrops lit brighter in the middle, scored 0.2-0.3 points lower: it takes grey products too.)"""
-    border = np.concatenate([imgs[:, 0], imgs[:, -1], imgs[:, :, 0], imgs[:, :, -1]], axis=1)  # (B, 2(H+W), 3)
+    border = _border(imgs)  # (B, 2(H+W), 3)
     studio = np.median(border, axis=1)  # (B, 3)
     grey = (studio.min(axis=1) < WHITE_LEVEL) & (np.ptp(studio, axis=1) <= STUDIO_TOLERANCE)
     out = np.zeros(imgs.shape[:3], bool)
