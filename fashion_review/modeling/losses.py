@@ -153,6 +153,9 @@ def compile_model(model: keras.Model, recipe: Recipe, *, learning_rate: float | 
     else:  # logs read "loss", "<scheme>_loss", "<scheme>_accuracy"
         losses = {name: make_loss(recipe) for name in outputs}
         metrics = {name: make_metrics(recipe) for name in outputs}
+        if recipe.loss_weights:
+            weights = dict(recipe.loss_weights)
+            compile_kwargs.setdefault("loss_weights", {name: weights.get(name, 1.0) for name in outputs})
     model.compile(
         optimizer=make_optimizer(recipe, learning_rate, steps_per_epoch),
         loss=losses,

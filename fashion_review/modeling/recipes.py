@@ -36,7 +36,7 @@ _TOP_KEYS = (
     "name", "description", "kind", "backbone", "image_size", "schemes", "augmentation", "loss",
     "optimizer", "learning_rate", "batch_size", "epochs", "mixed_precision", "head",
     "network", "schedule", "warmup_epochs", "label_smoothing", "weight_decay", "test_time_flip",
-    "validation",
+    "validation", "loss_weights",
 )
 _HEAD_KEYS = ("pooling", "units", "dropout")
 _NETWORK_KEYS = ("stem", "entry", "middle_blocks", "exit")
@@ -103,6 +103,9 @@ class Recipe:
     #: "part": validate on the stored split's validation part; a fraction f: validate on that share of
     #: the validation part (a seeded hash of the id) and train on the rest of it too (test part untouched)
     validation: str | float = "part"
+    #: (scheme, weight) pairs of a multihead recipe: each head's loss is multiplied by its weight
+    #: in the sum the backbone learns from (1 for a head not named)
+    loss_weights: tuple[tuple[str, float], ...] = ()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -149,6 +152,7 @@ class Recipe:
         d["head"] = {"pooling": self.head.pooling, "units": list(self.head.units), "dropout": self.head.dropout}
         if self.image_size is None:
             d["image_size"] = "native"
+        d["loss_weights"] = dict(self.loss_weights)
         if self.network is None:
             d.pop("network")
         else:
@@ -348,6 +352,7 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
     if validation != "part":
         validation = c.number("validation", low=0.0, low_open=True, high=1.0)
     network = _network(c, where) if lite else None
+    loss_weights = _loss_weights(c, kind, schemes)
     if not lite and "network" in data:
         raise c.fail("network", f"is only for backbone 'xception-lite' (this recipe's backbone is {backbone!r})")
 
@@ -371,8 +376,19 @@ def _validate(data: Mapping[str, Any], source: Path | None, where: str) -> Recip
         batch_size=batch_size, epochs=epochs, augmentation=augmentation,
         mixed_precision=mixed_precision, network=network, schedule=schedule, warmup_epochs=warmup_epochs,
         label_smoothing=label_smoothing, weight_decay=weight_decay, test_time_flip=test_time_flip,
-        validation=validation, source=source,
+        validation=validation, loss_weights=loss_weights, source=source,
     )
+
+
+def _loss_weights(c: _Checker, kind: str, schemes: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    data = c.get("loss_weights", {})
+    if not isinstance(data, Mapping):
+        raise c.fail("loss_weights", f"must be a table ([loss_weights]: scheme = weight), got {data!r}")
+    if data and kind != "multihead":
+        raise c.fail("loss_weights", "is only for a multihead recipe (one loss per head)")
+    w = _Checker(data, c.where, prefix="loss_weights.")
+    w.unknown(schemes)
+    return tuple((s, w.number(s, low=0.0, low_open=True, high=100.0)) for s in schemes if s in data)
 
 
 def _positive_ints(c: _Checker, key: str, default: Any) -> tuple[int, ...]:

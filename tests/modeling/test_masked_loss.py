@@ -85,6 +85,21 @@ def test_compiled_multihead_masks_per_head(small_multihead_model, multihead_reci
     assert logs["loss"] == pytest.approx(sum(expected.values()), rel=1e-4)
 
 
+def test_loss_weights_scale_each_heads_share_of_the_total(small_multihead_model, multihead_recipe):
+    """A recipe's ``[loss_weights]`` reach compile: total = sum of weight x head loss (1 for a head not named)."""
+    model = small_multihead_model
+    compile_model(model, multihead_recipe.replace(loss_weights={"subCategory": 2.5}))
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, size=(4, 80, 60, 3), dtype=np.uint8)
+    y = {"gender_master": np.array([1, 0, 3, 2]), "subCategory": np.array([0, 1, 2, IGNORE_LABEL]),
+         "articleType": np.array([0, 1, 2, 3])}
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    assert logs["subCategory_loss"] > 0
+    weighted = logs["gender_master_loss"] + 2.5 * logs["subCategory_loss"] + logs["articleType_loss"]
+    assert logs["loss"] == pytest.approx(weighted, rel=1e-4)
+    assert logs["loss"] > sum(logs[f"{s}_loss"] for s in y) * (1 + 1e-3)
+
+
 def test_masked_head_gets_no_update(multihead_recipe):
     """One training step where no product has a subCategory label leaves that head's weights as
     they were (zero gradient, and Adam's step is then zero), while the other heads learn."""

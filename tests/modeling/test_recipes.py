@@ -102,6 +102,19 @@ def test_validation_errors_name_file_and_key(tmp_path, edit, key, message):
     assert message in text
 
 
+def test_loss_weights_of_a_multihead_recipe(multihead_recipe, paper_recipe):
+    r = multihead_recipe.replace(loss_weights={"subCategory": 2.0})
+    assert r.loss_weights == (("subCategory", 2.0),)
+    assert Recipe.from_dict(r.to_dict()) == r
+    assert multihead_recipe.loss_weights == ()
+    with pytest.raises(ModelError, match=r"'loss_weights.colour' is not a recipe key"):
+        multihead_recipe.replace(loss_weights={"colour": 2.0})
+    with pytest.raises(ModelError, match=r"'loss_weights.subCategory' must be a number in \(0.0"):
+        multihead_recipe.replace(loss_weights={"subCategory": 0})
+    with pytest.raises(ModelError, match=r"'loss_weights' is only for a multihead recipe"):
+        paper_recipe.replace(loss_weights={"articleType": 2.0})
+
+
 def test_invalid_toml_and_unknown_names(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nkind = \n')
