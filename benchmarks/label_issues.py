@@ -52,6 +52,7 @@ the sheet and tally under ``OUT_DIR/label-issues-real-<mode>[-quick]/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -162,7 +163,7 @@ def step_find(args, home: Path, rep: Report, state: dict) -> None:  # noqa: ANN0
 
 def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
     """(stored issues, effective catalog) of kind a or b."""
-    from fashion_review.review.issues import StoredIssues, latest_issues
+    from fashion_review.review.issues import latest_issues
     from fashion_review.training.issue_finder import name_model
 
     ds_a = _open(home / "planted" / "a")
@@ -181,8 +182,8 @@ def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
     finally:
         ds_b.close()
     ids, classes, probs, words = name_model(eff_b, folds=args.folds, seed=args.seed)
-    return StoredIssues(stored.mode, stored.image_ids, stored.image_classes, stored.image_probs, ids, classes,
-                        probs, words, stored.duplicate_groups, {}, stored.meta), eff_b
+    return dataclasses.replace(stored, name_ids=ids, name_classes=classes, name_probs=probs, name_words=words,
+                               initial={}), eff_b
 
 
 def _ranking_scores(q, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: ANN001
@@ -196,7 +197,7 @@ def _ranking_scores(q, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: AN
     for kind in ("image", "name"):  # cleanlab's other ranking: self-confidence, 1 - p(given)
         if f"{kind}_p_given" in t:
             out[f"{kind}, self-confidence"] = (1 - t[f"{kind}_p_given"].astype(float)).fillna(0.0)
-    for kind in ("hierarchy", "duplicate", "heads"):
+    for kind in ("neighbours", "hierarchy", "duplicate", "heads"):
         if f"{kind}_score" in t:
             out[kind] = (1 - t[f"{kind}_score"].astype(float)).fillna(0.0)
     out["combined"] = 1 - t["score"].astype(float)

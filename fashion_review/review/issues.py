@@ -10,6 +10,8 @@ recomputed from it and the *current* labels whenever a label changes:
   backbone saw most labels: labelled "heads mode" wherever it shows);
 * the name model's out-of-sample probabilities per scheme and each name's strongest word;
 * the groups of identical photos;
+* each product's closest look-alikes in the image model's feature space (ids; optional: a file
+  written before they were stored, or a run without a model to take features from, has none);
 * the products flagged when it ran (per scheme), for the "reviewed N of M" count;
 * ``meta``: mode, folds, epochs, recipe, the model run (heads mode), the corrections count and
   the last correction's number when it ran, the time each step took.
@@ -53,6 +55,8 @@ class StoredIssues:
     duplicate_groups: pd.Series  # id -> group number
     initial: dict[str, np.ndarray] = field(default_factory=dict)  # scheme -> ids flagged when found
     meta: dict = field(default_factory=dict)
+    neighbour_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # int64 (M,)
+    neighbours: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))  # ids (M, k), -1 none
 
     @property
     def describe(self) -> str:
@@ -100,6 +104,8 @@ def save_issues(stored: StoredIssues, path: Path) -> Path:
         "dup_ids": stored.duplicate_groups.index.to_numpy(dtype=np.int64),
         "dup_groups": stored.duplicate_groups.to_numpy(dtype=np.int64),
         "initial_schemes": np.asarray(list(stored.initial), dtype=str),
+        "nb_ids": np.asarray(stored.neighbour_ids, dtype=np.int64),
+        "nb_neighbours": np.asarray(stored.neighbours, dtype=np.int64),
     }
     for s, c in stored.image_classes.items():
         arrays[f"image_classes__{s}"] = np.asarray(c, dtype=str)
@@ -139,6 +145,9 @@ def load_issues(path: Path) -> StoredIssues:
                 initial={s: z[f"initial__{s}"].astype(np.int64) for s in init_s},
                 meta=json.loads(str(z["meta"])),
             )
+            if "nb_ids" in z.files:  # files written before the look-alike signal have none
+                stored.neighbour_ids = z["nb_ids"].astype(np.int64)
+                stored.neighbours = z["nb_neighbours"].astype(np.int64)
     except FileNotFoundError:
         raise ModelError(f"{path}: no label issues found yet (run `fashion-review issues find`)") from None
     except Exception as exc:  # zipfile.BadZipFile, KeyError, ValueError ...
@@ -149,6 +158,8 @@ def load_issues(path: Path) -> StoredIssues:
     for s, p in stored.name_probs.items():
         if p.shape != (len(stored.name_ids), len(stored.name_classes[s])):
             raise ModelError(f"{path}: name probabilities of {s} have shape {p.shape}")
+    if len(stored.neighbours) != len(stored.neighbour_ids):
+        raise ModelError(f"{path}: {len(stored.neighbours)} neighbour rows for {len(stored.neighbour_ids)} products")
     return stored
 
 

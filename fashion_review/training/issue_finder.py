@@ -4,7 +4,8 @@
 issues run: the out-of-sample image probabilities (:mod:`fashion_review.training.crossval`, mode
 ``cv`` or ``heads``), the cross-validated name probabilities of every scheme
 (:mod:`fashion_review.review.text_signal`), the groups of identical photos
-(:func:`fashion_review.review.duplicates.exact_groups`), then the queue of each scheme as it
+(:func:`fashion_review.review.duplicates.exact_groups`), each product's closest look-alikes in
+the active model's embedding space (:func:`look_alikes`), then the queue of each scheme as it
 stands, saved in one file under the data set's home (:mod:`fashion_review.review.issues`),
 atomically: a cancel or an error leaves the earlier file as it was.
 """
@@ -47,6 +48,35 @@ def duplicate_groups(ds: Any, task: Task | None = None) -> pd.Series:
     cache = ensure_image_cache(ds, task)
     ids = prediction_ids(ds, cache)
     return exact_groups(ids, cache.images, cache.index_of(ids))
+
+
+def look_alikes(ds: Any, run: Any = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(ids, neighbour ids (N, k), where from) of every product the model ``run`` (default: the active
+    one; a run id) predicted: the cosine-nearest in its heads' embeddings (each scheme's normalised, joined).
+
+    Empty arrays and the reason when there is no such model or it stored no embeddings (a run
+    predicted before embeddings were kept): the queue then has no look-alike signal.
+    """
+    from fashion_review.review.neighbour_signal import K, nearest_neighbours
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.review.similar import normalise
+    from fashion_review.training import registry
+
+    none = np.zeros(0, np.int64), np.zeros((0, 0), np.int64)
+    if isinstance(run, str):
+        run = registry.get_run(run, ds.fingerprint)
+    elif run is None:
+        run = registry.active_run(ds.fingerprint)
+    if run is None:
+        return (*none, "no active model: no look-alikes")
+    if not run.predictions_path.is_file():
+        return (*none, f"model {run.id} has not predicted the catalog: no look-alikes")
+    pred = load_predictions(run.predictions_path)
+    parts = [normalise(np.asarray(pred.embeddings[s], dtype=np.float32)) for s in pred.schemes if s in pred.embeddings]
+    if not parts:
+        return (*none, f"model {run.id} stored no embeddings: no look-alikes")
+    rows, _ = nearest_neighbours(np.concatenate(parts, axis=1), K if k is None else int(k))
+    return pred.ids, np.where(rows >= 0, pred.ids[np.maximum(rows, 0)], -1), f"the embeddings of {run.id}"
 
 
 def name_model(effective: pd.DataFrame, *, folds: int = DEFAULT_FOLDS, seed: int = 0,
@@ -109,12 +139,18 @@ def find_label_issues(ds: Any, *, mode: str = "cv", folds: int = DEFAULT_FOLDS, 
     seconds["duplicates"] = time.monotonic() - t
     task.check()
 
+    t = time.monotonic()
+    task.report("look-alikes", img_share + name_share, "closest look-alikes")
+    nb_ids, neighbours, nb_from = look_alikes(ds, oos.info.get("run") if mode == "heads" else None)
+    seconds["look-alikes"] = time.monotonic() - t
+    task.check()
+
     meta = {"mode": mode, "folds": folds, "epochs": oos.info.get("epochs"), "recipe": oos.info.get("recipe"),
             "run": oos.info.get("run"), "corrections": n_corrections, "last_seq": last_seq,
             "created": time.strftime("%Y-%m-%d %H:%M"), "limit": limit, "seed": seed,
-            "image": oos.info, "seconds": {}}
+            "image": oos.info, "look_alikes": nb_from, "seconds": {}}
     stored = StoredIssues(mode, oos.ids, oos.classes, oos.probs, name_ids, name_classes, name_probs, name_words,
-                          groups, {}, meta)
+                          groups, {}, meta, nb_ids, neighbours)
     t = time.monotonic()
     for s in SCHEMES:
         q = build_queue(stored, eff, s, review_marks(ds.store, s, last_seq))

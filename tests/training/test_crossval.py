@@ -50,6 +50,8 @@ def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds,
     assert back.meta["folds"] == 2 and back.meta["epochs"] == 1 and back.meta["recipe"] == "xception-lite"
     assert back.meta["corrections"] == tiny_ds.store.count() and set(back.meta["seconds"]) >= {"image", "names", "total"}
     assert "out of sample" in back.label
+    assert "look-alikes" in back.meta["seconds"] and back.meta["look_alikes"]  # from the active model, or why not
+    assert len(back.neighbours) == len(back.neighbour_ids)
     assert not list(path.parent.glob(".cv-*"))  # the fold models are gone
     phases = {p.phase for p in reports}
     assert {"crossval", "names", "done"} <= phases
@@ -102,3 +104,32 @@ def test_heads_mode_without_a_model_says_what_to_do(tiny_ds, in_tiny_home, monke
     monkeypatch.setattr(registry, "active_run", lambda fp: None)
     with pytest.raises(ModelError, match="heads mode needs an active model"):
         heads_probabilities(tiny_ds)
+
+
+def test_look_alikes_come_from_the_models_embeddings(tiny_ds, in_tiny_home, trained_run, predicted):
+    from fashion_review.review.neighbour_signal import K
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.review.similar import normalise
+    from fashion_review.training.issue_finder import look_alikes
+
+    ids, nb, where = look_alikes(tiny_ds, trained_run.id)
+    pred = load_predictions(trained_run.predictions_path)
+    np.testing.assert_array_equal(ids, pred.ids)
+    assert nb.shape == (len(ids), K) and len(ids) > K
+    assert trained_run.id in where
+    assert not (nb == ids[:, None]).any()  # nobody is its own look-alike
+    assert set(nb[nb >= 0].tolist()) <= set(ids.tolist())
+    # the first look-alike is the most similar product in the joined, normalised head embeddings
+    v = np.concatenate([normalise(np.asarray(pred.embeddings[s], np.float32)) for s in pred.schemes], axis=1)
+    v = normalise(v)
+    sim = v @ v.T
+    np.fill_diagonal(sim, -np.inf)
+    r = 3
+    assert sim[r, np.flatnonzero(ids == nb[r, 0])[0]] == pytest.approx(sim[r].max(), abs=1e-5)
+    # no model to take them from: none, and why
+    from fashion_review.training import registry
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "active_run", lambda fp: None)
+        ids0, nb0, why = look_alikes(tiny_ds)
+    assert ids0.size == 0 and nb0.shape == (0, 0) and why == "no active model: no look-alikes"
