@@ -56,8 +56,7 @@ def nearest_neighbours(vectors: np.ndarray, k: int = K, *, block: int = BLOCK) -
     return rows, sims
 
 
-def neighbour_signal(ids: np.ndarray, neighbours: np.ndarray, given: pd.Series, *,
-                     describe: str = "") -> pd.DataFrame:
+def neighbour_signal(ids: np.ndarray, neighbours: np.ndarray, given: pd.Series) -> pd.DataFrame:
     """The ``neighbours_*`` table over ``given``'s products (id -> current label, NaN when blank).
 
     ``ids`` (N,) and ``neighbours`` (N, k): each stored product's neighbours as product ids (-1:
@@ -101,8 +100,7 @@ def neighbour_signal(ids: np.ndarray, neighbours: np.ndarray, given: pd.Series, 
             suggestion[i] = best
             issue[i] = most > len(votes) / 2
             of = f"{len(votes)}" if len(votes) == k_all else f"{len(votes)} labelled"
-            how = f" ({describe})" if describe else ""
-            reason[i] = f"{most} of its {of} closest look-alikes{how} are labelled {best}"
+            reason[i] = f"{most} of its {of} closest look-alikes are labelled {best}"
     return pd.DataFrame({"neighbours_p_given": p_given, "neighbours_score": p_given,
                          "is_neighbours_issue": issue, "neighbours_suggestion": suggestion,
                          "neighbours_reason": reason}, index=pd.Index(out_ids, name="id"))

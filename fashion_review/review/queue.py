@@ -84,8 +84,7 @@ def signal_tables(stored: StoredIssues, effective: pd.DataFrame, scheme: str) ->
         name_given = given.reindex(stored.name_ids).to_numpy(dtype=object)
         out["name"] = name_signal(stored.name_ids, name_given, names).reindex(ids)
     if len(stored.neighbour_ids):
-        out["neighbours"] = neighbour_signal(stored.neighbour_ids, stored.neighbours, given,
-                                             describe=stored.describe)
+        out["neighbours"] = neighbour_signal(stored.neighbour_ids, stored.neighbours, given)
     sub = effective.loc[ids]
     out["hierarchy"] = hierarchy_signal(sub, scheme)
     out["duplicate"] = duplicate_signal(stored.duplicate_groups, given)

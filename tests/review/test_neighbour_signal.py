@@ -46,11 +46,11 @@ def test_the_vote_reads_current_labels_and_ignores_unlabelled_neighbours():
                    [1, 2, 3, -1], [6, 1, 2, 3]], np.int64)
     given = _given({1: "Tops", 2: "Tshirts", 3: "Tshirts", 4: "Tshirts", 5: np.nan, 6: "Tshirts", 7: "Tops",
                     8: "Tops"})
-    t = neighbour_signal(ids, nb, given.dropna(), describe="heads mode")
+    t = neighbour_signal(ids, nb, given.dropna())
     # 1 among three Tshirts (5 has no label: it does not vote)
     assert t.loc[1, "neighbours_p_given"] == pytest.approx(0.5 / 4)
     assert bool(t.loc[1, "is_neighbours_issue"]) and t.loc[1, "neighbours_suggestion"] == "Tshirts"
-    assert t.loc[1, "neighbours_reason"] == "3 of its 3 labelled closest look-alikes (heads mode) are labelled Tshirts"
+    assert t.loc[1, "neighbours_reason"] == "3 of its 3 labelled closest look-alikes are labelled Tshirts"
     assert t.loc[2, "neighbours_p_given"] == pytest.approx(2.5 / 4) and not t.loc[2, "is_neighbours_issue"]
     assert t.loc[2, "neighbours_suggestion"] == "Tops"  # one other label: suggested, not an issue
     assert t.loc[7, "neighbours_reason"].startswith("3 of its 4 closest look-alikes")  # all four vote
@@ -103,7 +103,7 @@ def test_the_queue_joins_the_vote_and_the_file_keeps_the_neighbours(tmp_path):
     w = WEIGHTS["neighbours"]
     assert row["score"] == pytest.approx(0.3 * 0.9 ** 0.8 * (0.5 / 11) ** w, rel=1e-3)
     assert "neighbours" in row["signals"].split(",") and row["suggestion"] == "Tshirts"
-    assert "10 of its 10 closest look-alikes (heads mode) are labelled Tshirts" in row["reasons"]
+    assert "10 of its 10 closest look-alikes are labelled Tshirts" in row["reasons"]
     assert after.table.loc[1, "score"] == pytest.approx(before.table.loc[1, "score"] * (10.5 / 11) ** w)
     path = save_issues(with_nb, tmp_path / "heads.npz")
     back = load_issues(path)
