@@ -20,12 +20,13 @@ Combined **score**: the chance the signals together leave the label, a weighted 
 image and name signals give the probability of the label itself, ``p(given) ** weight`` (their
 self-confidence, out of sample), the look-alikes likewise the smoothed share of them labelled as
 the product is (why weight 0.5: on the planted flips of the 16-epoch heads-mode run it lifted the
-kind where the name was changed too from 0.755 to 0.781 P@k and cost 0.003 where only the label
-was, while weight 1.0 made the queue half as long again); the other signals, whose scores are not probabilities, give
-``1 - weight * evidence`` (evidence = 1 - the signal's score).  0 = surely an issue, 1 = no
-signal against the label.  Two independent signals against one label multiply: image p(given)
-0.1 and name 0.1 give 0.016, the image alone 0.1, the name alone 0.16.  A product is **flagged**
-when its score is at most the threshold (0.1).  Why self-confidence and a product rather than the
+kind where the name was changed too from P@k 0.755 to 0.775 and cost 0.004 where only the label
+was; with 10 look-alikes, weight 1.0 gained no more than 0.5 and flagged half as many products
+again); the other signals, whose scores are not probabilities, give ``1 - weight * evidence``
+(evidence = 1 - the signal's score).  0 = surely an issue, 1 = no signal against the label.
+Two independent signals against one label multiply: image p(given) 0.1 and name 0.1 give 0.016,
+the image alone 0.1, the name alone 0.16.  A product is **flagged** when its score is at most the
+threshold (0.1).  Why self-confidence and a product rather than the
 normalized margin in a noisy-OR (the first version): on 1,632 planted flips of the full catalog
 (``benchmarks/label_issues.py``) the self-confidence ranks the planted flips better than the
 margin for both signals (image P@k 0.81 against 0.74, heads mode), and the product of the

@@ -51,8 +51,9 @@ def duplicate_groups(ds: Any, task: Task | None = None) -> pd.Series:
 
 
 def look_alikes(ds: Any, run: Any = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(ids, neighbour ids (N, k), where from) of every product the model ``run`` (default: the active
-    one; a run id) predicted: the cosine-nearest in its heads' embeddings (each scheme's normalised, joined).
+    """(ids, neighbour ids (N, k), where from) of every product the model ``run`` (default: the
+    active one; or a run id) predicted: the cosine-nearest in its heads' embeddings (each scheme's
+    normalised, then joined).
 
     Empty arrays and the reason when there is no such model or it stored no embeddings (a run
     predicted before embeddings were kept): the queue then has no look-alike signal.
@@ -72,7 +73,8 @@ def look_alikes(ds: Any, run: Any = None, k: int | None = None) -> tuple[np.ndar
     if not run.predictions_path.is_file():
         return (*none, f"model {run.id} has not predicted the catalog: no look-alikes")
     pred = load_predictions(run.predictions_path)
-    parts = [normalise(np.asarray(pred.embeddings[s], dtype=np.float32)) for s in pred.schemes if s in pred.embeddings]
+    parts = [normalise(np.asarray(pred.embeddings[s], dtype=np.float32))
+             for s in pred.schemes if s in pred.embeddings]
     if not parts:
         return (*none, f"model {run.id} stored no embeddings: no look-alikes")
     rows, _ = nearest_neighbours(np.concatenate(parts, axis=1), K if k is None else int(k))
