@@ -214,7 +214,10 @@ class LabelIssues(QObject):
         v.set_pairs(q.pairs())
         reviewed, total = q.progress()
         v.progress.setText(f"reviewed {reviewed:,} of {total:,}")
-        v.source.setText(f"{q.scheme}: {len(q.entries()):,} in the queue · image probabilities: {q.stored.label}")
+        queued = len(q.entries())
+        filtered = bool(f["reason"] or f["kind"] or f["pair"] is not None or f["show_reviewed"])
+        shown = f"{len(entries):,} shown of {queued:,}" if filtered else f"{queued:,}"
+        v.source.setText(f"{q.scheme}: {shown} in the queue · image probabilities: {q.stored.label}")
         ids = set(entries.index.tolist())
         target = None
         if changed is not None and len(changed) == 1 and int(changed[0]) in ids and int(changed[0]) not in self._last_entries:

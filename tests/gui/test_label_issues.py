@@ -76,6 +76,13 @@ def test_queue_keys_enter_space_n_undo(make_window, qtbot, store_of, planted):
     assert set(ids) == {t1, t2, t3, planted["heels"], *planted["jeans"]}
     assert li.view.progress.text() == "reviewed 0 of 6"
     assert "3-fold" not in li.view.source.text() and "(out of sample)" in li.view.source.text()
+    assert li.view.source.text().startswith(f"{S}: 6 in the queue")
+    # a reason filter: the line says how many of the queue it shows
+    li.view.reason.setCurrentIndex(li.view.reason.findData("name"))
+    shown = li.view.model.rowCount()
+    assert 0 < shown < 6 and li.view.source.text().startswith(f"{S}: {shown} shown of 6 in the queue")
+    li.view.reason.setCurrentIndex(0)
+    assert li.view.model.rowCount() == 6 and li.view.source.text().startswith(f"{S}: 6 in the queue")
 
     # Enter accepts the suggestion of the current product; it leaves the queue, the next one is current.
     li.view.select_row(0)
