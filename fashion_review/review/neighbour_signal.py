@@ -18,6 +18,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from fashion_review.data.ids import index_of
+
 #: Neighbours stored per product (the vote uses all of them).  On 1,632 planted flips of the full
 #: catalog (benchmarks/label_issues.py, heads mode) the vote alone ranked them at P@k 0.71 with 10,
 #: 0.78 with 20, 0.80 with 30; with the image model's p(given), 20 was as good as 30.
@@ -47,9 +49,17 @@ def nearest_neighbours(vectors: np.ndarray, k: int = K, *, block: int = BLOCK) -
         s = x[a:a + block] @ x.T
         r = np.arange(len(s))
         s[r, a + r] = -np.inf
-        # argpartition then a stable sort by (-similarity, row): deterministic ties
-        part = np.argpartition(-s, m - 1, axis=1)[:, :m] if m < n else np.tile(np.arange(n), (len(s), 1))
+        # argpartition then a sort by (-similarity, row).  argpartition picks any of the rows tied
+        # with the m-th similarity; where more rows share it than places are left (identical
+        # photos), the lowest-numbered ones take those places.
+        part = np.argpartition(-s, m - 1, axis=1)[:, :m]
         v = np.take_along_axis(s, part, axis=1)
+        last = v.min(axis=1)
+        for i in np.flatnonzero((s >= last[:, None]).sum(axis=1) > m):
+            above = np.flatnonzero(s[i] > last[i])
+            tied = np.flatnonzero(s[i] == last[i])[:m - len(above)]
+            part[i] = np.concatenate([above, tied])
+            v[i] = s[i, part[i]]
         order = np.lexsort((part, -v), axis=1)
         rows[a:a + block, :m] = np.take_along_axis(part, order, axis=1)
         sims[a:a + block, :m] = np.take_along_axis(v, order, axis=1)
@@ -76,10 +86,8 @@ def neighbour_signal(ids: np.ndarray, neighbours: np.ndarray, given: pd.Series) 
     ids = np.asarray(ids, dtype=np.int64)
     nb = np.asarray(neighbours, dtype=np.int64).reshape(len(ids), -1)
     if len(ids) and n:
-        order = np.argsort(ids, kind="stable")
-        pos = np.clip(np.searchsorted(ids[order], out_ids), 0, len(ids) - 1)
-        have = ids[order][pos] == out_ids
-        row = np.where(have, order[pos], -1)
+        row = index_of(ids, out_ids)
+        have = row >= 0
         labels = given.to_numpy(dtype=object)
         lab = pd.Series(labels, index=out_ids)
         lab = lab[lab.notna()]

@@ -20,7 +20,7 @@ Combined **score**: the chance the signals together leave the label, a weighted 
 image and name signals give the probability of the label itself, ``p(given) ** weight`` (their
 self-confidence, out of sample), the look-alikes likewise the smoothed share of them labelled as
 the product is (why weight 0.5: on the planted flips of the 16-epoch heads-mode run it lifted the
-kind where the name was changed too from P@k 0.755 to 0.775 and cost 0.004 where only the label
+kind where the name was changed too from P@k 0.755 to 0.775 and cost 0.005 where only the label
 was; with 10 look-alikes, weight 1.0 gained no more than 0.5 and flagged half as many products
 again); the other signals, whose scores are not probabilities, give ``1 - weight * evidence``
 (evidence = 1 - the signal's score).  0 = surely an issue, 1 = no signal against the label.

@@ -28,6 +28,10 @@ def test_nearest_neighbours_by_cosine_without_itself_ties_by_row():
     for block in (1, 4, 2048):
         r, _ = nearest_neighbours(same, k=3, block=block)
         assert r[0].tolist() == [1, 2, 3] and r[5].tolist() == [0, 1, 2]
+    # more rows tied than places (a big group of identical photos): the lowest-numbered take them
+    many = np.ones((300, 4), np.float32)
+    r, _ = nearest_neighbours(many, k=5, block=64)
+    assert r[0].tolist() == [1, 2, 3, 4, 5] and r[299].tolist() == [0, 1, 2, 3, 4]
     # fewer rows than k + 1: the missing places are -1
     r, s = nearest_neighbours(v[:2], k=3)
     assert r.tolist() == [[1, -1, -1], [0, -1, -1]] and s[0, 1] == 0
