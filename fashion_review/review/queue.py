@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fashion_review.data.ids import index_of
 from fashion_review.data.schemes import scheme_labels
 from fashion_review.review.confident import probability_signal
 from fashion_review.review.hierarchy import heads_signal, hierarchy_signal
@@ -182,15 +183,8 @@ class IssueQueue:
 
 
 def _support_rows(stored: StoredIssues, scheme: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    def rows(all_ids: np.ndarray) -> np.ndarray:
-        order = np.argsort(all_ids, kind="stable")
-        pos = np.searchsorted(all_ids[order], ids)
-        pos = np.clip(pos, 0, max(len(all_ids) - 1, 0))
-        ok = (len(all_ids) > 0) & (all_ids[order][pos] == ids) if len(all_ids) else np.zeros(len(ids), bool)
-        return np.where(ok, order[pos] if len(order) else -1, -1)
-
-    img = rows(stored.image_ids) if scheme in stored.image_probs else np.full(len(ids), -1)
-    name = rows(stored.name_ids) if scheme in stored.name_probs else np.full(len(ids), -1)
+    img = index_of(stored.image_ids, ids) if scheme in stored.image_probs else np.full(len(ids), -1)
+    name = index_of(stored.name_ids, ids) if scheme in stored.name_probs else np.full(len(ids), -1)
     return img, name
 
 
