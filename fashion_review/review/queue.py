@@ -98,8 +98,10 @@ def signal_tables(stored: StoredIssues, effective: pd.DataFrame, scheme: str) ->
     return out
 
 
-def combine(tables: dict[str, pd.DataFrame], given: pd.Series) -> pd.DataFrame:
-    """The combined ``score`` (see the module docstring) with each signal's columns beside it."""
+def combine(tables: dict[str, pd.DataFrame], given: pd.Series, weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """The combined ``score`` (see the module docstring) with each signal's columns beside it;
+    ``weights`` (default :data:`WEIGHTS`) lets a benchmark compare weightings on the same tables."""
+    weights = WEIGHTS if weights is None else weights
     ids = given.index
     frame = pd.DataFrame({"given": given.to_numpy(dtype=object)}, index=ids)
     score = np.ones(len(ids))
@@ -109,7 +111,7 @@ def combine(tables: dict[str, pd.DataFrame], given: pd.Series) -> pd.DataFrame:
         if t is None:
             continue
         t = t.reindex(ids)
-        w = WEIGHTS[kind]
+        w = weights.get(kind, 0.0)
         issue = t[f"is_{kind}_issue"].fillna(False).to_numpy(dtype=bool)
         if kind in LIKELIHOODS:  # NaN: the model does not know the label, nothing against it
             p_given = np.nan_to_num(t[f"{kind}_p_given"].to_numpy(dtype=np.float64), nan=1.0)

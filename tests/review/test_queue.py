@@ -10,7 +10,7 @@ import pytest
 from _issue_fixtures import pick, synthetic_issues
 from fashion_review.data.corrections import confirmed_field
 from fashion_review.review.issues import ReviewMarks, StoredIssues, latest_issues, load_issues
-from fashion_review.review.queue import build_queue, current_queue
+from fashion_review.review.queue import WEIGHTS, build_queue, combine, current_queue, signal_tables
 
 CLASSES = ["Casual Shoes", "Heels", "Tops", "Tshirts"]
 
@@ -89,6 +89,25 @@ def test_filters_pairs_and_marks():
     assert 62 in marked.entries().index  # confirmed another label than today's: still in doubt
     assert marked.entries(show_reviewed=True).index.isin([61]).any()
     assert marked.progress() == (2, 4)  # 61 confirmed, 63 corrected since, of 4 flagged
+
+
+def test_combine_takes_other_weights_on_the_same_tables():
+    eff = _frame()
+    stored = _stored(eff, image={61: "Tops"}, name={61: "Tops", 62: "Tops"})
+    given = eff["articleType"]
+    tables = signal_tables(stored, eff, "articleType")
+    shipped = combine(tables, given)
+    pd.testing.assert_series_equal(combine(tables, given, WEIGHTS)["score"], shipped["score"])
+    p_img, p_name = tables["image"].loc[61, "image_p_given"], tables["name"].loc[61, "name_p_given"]
+    assert shipped.loc[61, "score"] == pytest.approx(p_img ** WEIGHTS["image"] * p_name ** WEIGHTS["name"])
+    no_name = combine(tables, given, {**WEIGHTS, "name": 0.0})
+    assert no_name.loc[61, "score"] == pytest.approx(p_img ** WEIGHTS["image"])
+    # the name was all that spoke against 62: without it, only the image's 0.9 for its label is left
+    assert no_name.loc[62, "score"] == pytest.approx(tables["image"].loc[62, "image_p_given"] ** WEIGHTS["image"])
+    assert shipped.loc[62, "score"] < 0.1 < no_name.loc[62, "score"]
+    assert "name" not in no_name.loc[62, "signals"].split(",")
+    half = combine(tables, given, {**WEIGHTS, "image": 0.5})
+    assert half.loc[61, "score"] == pytest.approx(p_img ** 0.5 * p_name ** WEIGHTS["name"])
 
 
 def test_threshold():
