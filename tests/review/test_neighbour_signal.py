@@ -98,26 +98,30 @@ def test_the_queue_joins_the_vote_and_the_file_keeps_the_neighbours(tmp_path):
     nb = np.tile(np.arange(1, 11, dtype=np.int64), (60, 1))  # everyone's look-alikes: Tshirts 1-10
     nb[:10] = np.arange(11, 21)  # (1-10 do not list themselves)
     with_nb = dataclasses.replace(stored, neighbour_ids=stored.image_ids, neighbours=nb)
-    before = build_queue(stored, eff, s)
-    after = build_queue(with_nb, eff, s)
+    before = build_queue(stored, eff, s, threshold=0.2)
+    after = build_queue(with_nb, eff, s, threshold=0.2)
     assert before.entries().empty  # the image alone does not flag the Tops
     flagged = after.entries()
     assert list(flagged.index) == list(range(31, 61))  # every Top among ten Tshirts
     row = flagged.loc[31]
-    w = WEIGHTS["neighbours"]
-    assert row["score"] == pytest.approx(0.3 * 0.9 ** 0.8 * (0.5 / 11) ** w, rel=1e-3)
+    w, wi = WEIGHTS["neighbours"], WEIGHTS["image"]
+    # the look-alikes share the image's weight: image 0.3 ** wi, where there are none 0.3 ** (wi + w)
+    assert row["score"] == pytest.approx(0.3 ** wi * 0.9 ** WEIGHTS["name"] * (0.5 / 11) ** w, rel=1e-3)
+    assert before.table.loc[31, "score"] == pytest.approx(0.3 ** (wi + w) * 0.9 ** WEIGHTS["name"], rel=1e-3)
     assert "neighbours" in row["signals"].split(",") and row["suggestion"] == "Tshirts"
     assert "10 of its 10 closest look-alikes are labelled Tshirts" in row["reasons"]
-    assert after.table.loc[1, "score"] == pytest.approx(before.table.loc[1, "score"] * (10.5 / 11) ** w)
+    p1 = before.table.loc[1, "image_p_given"]
+    assert after.table.loc[1, "score"] == pytest.approx(
+        before.table.loc[1, "score"] / p1 ** (wi + w) * p1 ** wi * (10.5 / 11) ** w, rel=1e-5)
     path = save_issues(with_nb, tmp_path / "heads.npz")
     back = load_issues(path)
     np.testing.assert_array_equal(back.neighbours, nb)
     np.testing.assert_array_equal(back.neighbour_ids, stored.image_ids)
-    pd.testing.assert_series_equal(build_queue(back, eff, s).table["score"], after.table["score"])
+    pd.testing.assert_series_equal(build_queue(back, eff, s, threshold=0.2).table["score"], after.table["score"])
     # a file from before the look-alikes: none, and the queue is what it was
     old = load_issues(save_issues(stored, tmp_path / "old.npz"))
     assert old.neighbours.shape == (0, 0)
-    pd.testing.assert_series_equal(build_queue(old, eff, s).table["score"], before.table["score"])
+    pd.testing.assert_series_equal(build_queue(old, eff, s, threshold=0.2).table["score"], before.table["score"])
 
 
 def test_stored_issues_refuse_neighbours_that_do_not_match(tmp_path):

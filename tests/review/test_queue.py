@@ -96,18 +96,20 @@ def test_combine_takes_other_weights_on_the_same_tables():
     stored = _stored(eff, image={61: "Tops"}, name={61: "Tops", 62: "Tops"})
     given = eff["articleType"]
     tables = signal_tables(stored, eff, "articleType")
+    assert "neighbours" not in tables  # no look-alikes: the image takes their share of its weight
+    wi = WEIGHTS["image"] + WEIGHTS["neighbours"]
     shipped = combine(tables, given)
     pd.testing.assert_series_equal(combine(tables, given, WEIGHTS)["score"], shipped["score"])
     p_img, p_name = tables["image"].loc[61, "image_p_given"], tables["name"].loc[61, "name_p_given"]
-    assert shipped.loc[61, "score"] == pytest.approx(p_img ** WEIGHTS["image"] * p_name ** WEIGHTS["name"])
+    assert shipped.loc[61, "score"] == pytest.approx(p_img ** wi * p_name ** WEIGHTS["name"])
     no_name = combine(tables, given, {**WEIGHTS, "name": 0.0})
-    assert no_name.loc[61, "score"] == pytest.approx(p_img ** WEIGHTS["image"])
+    assert no_name.loc[61, "score"] == pytest.approx(p_img ** wi)
     # the name was all that spoke against 62: without it, only the image's 0.9 for its label is left
-    assert no_name.loc[62, "score"] == pytest.approx(tables["image"].loc[62, "image_p_given"] ** WEIGHTS["image"])
+    assert no_name.loc[62, "score"] == pytest.approx(tables["image"].loc[62, "image_p_given"] ** wi)
     assert shipped.loc[62, "score"] < 0.1 < no_name.loc[62, "score"]
     assert "name" not in no_name.loc[62, "signals"].split(",")
     half = combine(tables, given, {**WEIGHTS, "image": 0.5})
-    assert half.loc[61, "score"] == pytest.approx(p_img ** 0.5 * p_name ** WEIGHTS["name"])
+    assert half.loc[61, "score"] == pytest.approx(p_img ** (0.5 + WEIGHTS["neighbours"]) * p_name ** WEIGHTS["name"])
 
 
 def test_threshold():
