@@ -41,7 +41,7 @@ two probabilities better than the noisy-OR (0.91 against 0.86 when only the labe
 products its thresholds flag (``is_<kind>_issue``, in the reasons), it no longer scales the weight.
 
 Each flagged product's **suggestions** are the classes with the most support, its label excluded:
-``image p(c) + 0.8 name p(c)`` plus each other signal's ``weight * evidence`` for the class it
+``image p(c) + 0.8 name p(c)`` (the image with its whole weight, 1.0) plus each other signal's ``weight * evidence`` for the class it
 suggests, so the name and hierarchy signals can propose a class the image model does not know.
 Its **kind** is "photo" when the image contradicts a label that the name supports (a wrong photo
 is as likely as a wrong label), else "label".
@@ -259,8 +259,8 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     reason_cols = {k: cols[f"{k}_reason"] for k in KINDS if f"{k}_reason" in cols}
     for k, i in enumerate(flagged):
         support: dict[str, float] = defaultdict(float)
-        for c, p in img_top[k]:
-            support[c] += WEIGHTS["image"] * p
+        for c, p in img_top[k]:  # the image side's whole weight: its share and the look-alikes' (see combine)
+            support[c] += (WEIGHTS["image"] + WEIGHTS["neighbours"]) * p
         for c, p in name_top[k]:
             support[c] += WEIGHTS["name"] * p
         for other, sugg, ev in others:
