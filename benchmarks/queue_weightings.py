@@ -45,14 +45,20 @@ def variants() -> dict[str, dict[str, float]]:
     }
 
 
-def _scores(stored, eff: pd.DataFrame, weights: dict[str, dict[str, float]]) -> dict[str, pd.Series]:  # noqa: ANN001
+def _scores(stored, eff: pd.DataFrame, weights: dict[str, dict[str, float]]):  # noqa: ANN001, ANN202
+    """(the signal tables, each weighting's combined score) of ``eff``'s articleType labels."""
     from fashion_review.data.schemes import scheme_labels
     from fashion_review.review.queue import combine, signal_tables
 
     given = scheme_labels(eff, S)
     given = given[given.notna()]
     tables = signal_tables(stored, eff, S)
-    return {name: combine(tables, given, w)["score"] for name, w in weights.items()}
+    return tables, {name: combine(tables, given, w)["score"] for name, w in weights.items()}
+
+
+def _top(score: pd.Series, k: int) -> np.ndarray:
+    """The ids of the ``k`` lowest scores (most suspicious), ties by id, as the queue orders them."""
+    return score.index.to_numpy()[np.lexsort((score.index.to_numpy(), score.to_numpy()))[:k]]
 
 
 def planted(home: Path, args) -> None:  # noqa: ANN001
@@ -65,11 +71,11 @@ def planted(home: Path, args) -> None:  # noqa: ANN001
     others = {}
     for kind in ("a", "b"):
         stored, eff = _stored_for(kind, home, args)
-        scores = _scores(stored, eff, ws)
+        tables, scores = _scores(stored, eff, ws)
         pop = _usable(home, kind).intersection(next(iter(scores.values())).index)
         truth = pd.Series(pop.isin(flips.index), index=pop)
         res[kind] = {n: _at_k(1 - s.reindex(pop).fillna(1.0), truth, k) for n, s in scores.items()}
-        others[kind] = _not_planted_in_top(stored, eff, scores["shipped"].reindex(pop).fillna(1.0), truth, k)
+        others[kind] = _not_planted_in_top(tables, scores["shipped"].reindex(pop).fillna(1.0), truth, k)
     print(f"planted: k = {k:,} flips, {home}")
     print(f"{'weighting':40} {'(a) P@k':>8} {'AUROC':>6}   {'(b) P@k':>8} {'AUROC':>6}")
     for n in ws:
@@ -81,17 +87,11 @@ def planted(home: Path, args) -> None:  # noqa: ANN001
               f"top 100 is a guide), the image alone {image_only:,}, the name alone {name_only:,}, neither {neither:,}")
 
 
-def _not_planted_in_top(stored, eff: pd.DataFrame, score: pd.Series, truth: pd.Series, k: int):  # noqa: ANN001, ANN202
+def _not_planted_in_top(tables: dict[str, pd.DataFrame], score: pd.Series, truth: pd.Series, k: int):  # noqa: ANN202
     """(count, both, image only, name only, neither): the not-planted products among the top k of
     ``score`` (lower = more suspicious), by which of the image and name models give their label < 0.5."""
-    from fashion_review.data.schemes import scheme_labels
-    from fashion_review.review.queue import signal_tables
-
-    order = np.lexsort((score.index.to_numpy(), score.to_numpy()))
-    top = score.index[order[:k]]
+    top = _top(score, k)
     fp = top[~truth.reindex(top).to_numpy(dtype=bool)]
-    given = scheme_labels(eff, S)
-    tables = signal_tables(stored, eff.loc[given.notna()], S)
     img = tables["image"]["image_p_given"].reindex(fp).fillna(1.0).to_numpy() < 0.5
     name = tables["name"]["name_p_given"].reindex(fp).fillna(1.0).to_numpy() < 0.5
     return len(fp), int((img & name).sum()), int((img & ~name).sum()), int((~img & name).sum()), int((~img & ~name).sum())
@@ -115,14 +115,13 @@ def real(home: Path, verdict_files: list[Path], data: Path) -> None:
     finally:
         ds.close()
     ws = variants()
-    scores = _scores(stored, eff, ws)
+    _, scores = _scores(stored, eff, ws)
     print(f"real: the top 100 of the original catalog's articleType queue ({stored.label}); "
           f"{len(known):,} products judged in {', '.join(str(f) for f in verdict_files)}")
     print(f"{'weighting':40} {'defects':>7} {'judgement':>9} {'right':>5} {'unjudged':>8}")
     unjudged: set[int] = set()
     for n, s in scores.items():
-        order = np.lexsort((s.index.to_numpy(), s.to_numpy()))
-        top = s.index.to_numpy()[order[:100]]
+        top = _top(s, 100)
         v = known.reindex(top)
         counts = v.value_counts()
         miss = top[v.isna().to_numpy()]

@@ -22,12 +22,13 @@ self-confidence, out of sample), the look-alikes likewise the smoothed share of 
 the product is.  The look-alikes are found in the image model's own embedding, so they are not a
 second witness beside the image: they *share* its weight (0.67 + 0.33 = 1), refining the image's
 evidence rather than doubling it; a product without look-alikes (no embeddings stored, none of
-them labelled) gives the image the whole 1.0.  Measured side by side (``benchmarks/queue_weightings.py``, one
-8-epoch heads-mode run of 1,632 planted flips, and the real top 100 judged by eye): shared
-0.67 / 0.33 gave P@k 0.917 (label flipped) / 0.748 (label and name) and 76 real defects of 100;
-added on top of the image's full weight (0.5, the first version) 0.907 / 0.767 and 68, most of
-the difference being model confusions (Shirts / Tshirts) that image and look-alikes both back
-against name and label; no look-alikes 0.915 / 0.740 and 74.  The other signals, whose scores are not probabilities, give ``1 - weight * evidence``
+them labelled) gives the image the whole 1.0.  Measured side by side
+(``benchmarks/queue_weightings.py``, one 8-epoch heads-mode run of 1,632 planted flips, and the
+real top 100 judged by eye): shared 0.67 / 0.33 gave P@k 0.917 (label flipped) / 0.748 (label and
+name) and 75 real defects of 100; added on top of the image's full weight (0.5, the first
+version) 0.907 / 0.767 and 68, most of the difference being model confusions (Shirts / Tshirts)
+that image and look-alikes both back against name and label; no look-alikes 0.915 / 0.740 and 74.
+The other signals, whose scores are not probabilities, give ``1 - weight * evidence``
 (evidence = 1 - the signal's score).  0 = surely an issue, 1 = no signal against the label.
 Two independent signals against one label multiply: image p(given) 0.1 and name 0.1 give 0.016,
 the image alone 0.1, the name alone 0.16 (with look-alikes: image 0.1 and look-alikes 0.1 give
