@@ -220,9 +220,12 @@ class Lookalikes(QObject):
         panel is about to show them (what the screenshot mode waits for)."""
         if any(job.busy for job in self._jobs.values()) or self._timer.isActive():
             return True
-        _, pred = self._model()  # predictions shown whose index is neither built nor failed: a result on its way
+        # an index asked for (by the detail panel of a current product) that is neither built nor failed: a
+        # result on its way, even once its job has ended with the result still queued. An index nobody asked
+        # for is not awaited (a window opened on the Label issues view never asks: its screenshot waited forever).
+        _, pred = self._model()
         key = None if pred is None else _predictions_key(pred)
-        return key is not None and key != self._failed_key and (self.index is None or self._index_key != key)
+        return key is not None and key == self._index_key and key != self._failed_key and self.index is None
 
     def _ensure_index(self) -> bool:
         """True when the index of the predictions shown is ready; else starts building it."""

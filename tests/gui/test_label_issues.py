@@ -182,6 +182,15 @@ def test_bulk_exclude_and_accept_above_threshold_then_retrain(make_window, qtbot
     win.models.retrain_dialog.close()
 
 
+def test_a_window_opened_on_the_queue_settles(make_window, qtbot, planted):
+    """Opened straight on the Label issues view (as `gui --view issues --screenshot` does), with
+    predictions shown: the window settles (it did not, and the screenshot timed out after 120 s)."""
+    win = make_window(view="issues")
+    assert win.view_name == "issues"
+    qtbot.waitUntil(win.is_settled, timeout=30000)
+    assert win.label_issues.has_entries()
+
+
 def test_confirmed_survives_a_restart(make_window, qtbot, planted):
     win = make_window()
     li = open_issues(qtbot, win)
