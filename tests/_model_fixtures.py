@@ -1,9 +1,9 @@
 """A tiny registry run on the bundled sample, made once per test process.
 
-An untrained multihead model at image size 71 (:func:`register_untrained_run`) and the
+An untrained model of :func:`tiny_lite_recipe` (:func:`register_untrained_run`) and the
 sample's image cache are built once in a template home; :func:`sample_with_tiny_run` copies the
 run into the caller's home and links the (read-only) image cache there, so each test module
-gets its own registry and corrections without paying for the Xception build and the image
+gets its own registry and corrections without paying for the model build and the image
 decoding again.  Imported by name (``tests/`` is on sys.path through its conftest).
 """
 
@@ -23,6 +23,29 @@ from fashion_review import paths
 
 _TEMPLATE: dict = {}
 
+#: The [network] of :func:`tiny_lite_recipe`.
+TINY_NETWORK = {"stem": (8, 8), "entry": (16, 32), "middle_blocks": 1, "exit": (32, 48)}
+
+
+def tiny_lite_recipe():  # noqa: ANN201 - modeling.recipes.Recipe
+    """xception-lite with a few narrow blocks: the lite code path (native 80 x 60, three masked heads,
+    one backbone) at a fraction of its build, training and prediction time, for tests whose subject
+    is not what the network learns."""
+    from fashion_review.modeling import load_recipe
+    from fashion_review.modeling.recipes import Network
+
+    return load_recipe("xception-lite").replace(network=Network(**TINY_NETWORK))
+
+
+def write_tiny_lite_recipe(path: Path) -> Path:
+    """:func:`tiny_lite_recipe` as a recipe file (what ``--recipe PATH`` reads); returns ``path``."""
+    text = (paths.RECIPES_DIR / "xception-lite.toml").read_text(encoding="utf-8")
+    head, _, _ = text.partition("[network]")
+    net = "\n".join(f"{k} = {list(v) if isinstance(v, tuple) else v}" for k, v in TINY_NETWORK.items())
+    tail = text.partition("[head]")[2]
+    path.write_text(f"{head}[network]\n{net}\n\n[head]{tail}", encoding="utf-8")
+    return path
+
 
 def _template(sample_dir: Path) -> dict:
     if _TEMPLATE:
@@ -38,7 +61,7 @@ def _template(sample_dir: Path) -> dict:
         ds = open_dataset(sample_dir)
         try:
             ensure_image_cache(ds)
-            run = register_untrained_run(ds, "xception-multihead", image_size=71)
+            run = register_untrained_run(ds, tiny_lite_recipe(), image_size=None)
             _TEMPLATE.update(cache=ds.home / "image-cache", run=run.path, run_id=run.id)
         finally:
             ds.close()
@@ -73,7 +96,7 @@ _LITE: dict = {}
 
 
 def _lite_template(sample_dir: Path, epochs: int = 1) -> dict:
-    """xception-lite trained for ``epochs`` on the whole sample, once per test process (about 20 s)."""
+    """:func:`tiny_lite_recipe` trained for ``epochs`` on the whole sample, once per test process."""
     if _LITE:
         return _LITE
     from fashion_review.data import open_dataset
@@ -86,7 +109,7 @@ def _lite_template(sample_dir: Path, epochs: int = 1) -> dict:
     try:
         ds = open_dataset(sample_dir)
         try:
-            run = train(ds, "xception-lite", epochs=epochs, seed=0)
+            run = train(ds, tiny_lite_recipe(), epochs=epochs, seed=0)
             _LITE.update(cache=ds.home / "image-cache", run=run.path, run_id=run.id)
         finally:
             ds.close()
@@ -99,7 +122,7 @@ def _lite_template(sample_dir: Path, epochs: int = 1) -> dict:
 
 
 def sample_with_lite_run(sample_dir: Path, activate: bool = True):
-    """(Dataset of the sample, RunInfo) with a real small model (xception-lite, 1 epoch, no predictions
+    """(Dataset of the sample, RunInfo) with a real small model (tiny xception-lite, 1 epoch, no predictions
     stored yet) in the current home (FASHION_REVIEW_HOME); the image cache is linked, not rebuilt."""
     from fashion_review.data import open_dataset
     from fashion_review.training import registry
@@ -120,12 +143,10 @@ def sample_with_lite_run(sample_dir: Path, activate: bool = True):
 
 def make_reference_folder(folder, ds, *, seen_ids=(), wrong_name_id=None, min_images=None):  # noqa: ANN001, ANN202
     """A small reference folder as scripts/train_reference.py writes it, from an untrained model."""
-    from fashion_review.modeling import load_recipe, make_model
-    from fashion_review.modeling.recipes import Network
+    from fashion_review.modeling import make_model
     from fashion_review.training import reference
 
-    recipe = load_recipe("xception-lite").replace(
-        network=Network(stem=(8, 8), entry=(16, 32), middle_blocks=1, exit=(32, 48)))
+    recipe = tiny_lite_recipe()
     classes = {s: sorted(ds.usable(s, min_images).unique().tolist()) for s in recipe.schemes}
     model = make_model(recipe, {s: len(c) for s, c in classes.items()})
     folder.mkdir(parents=True)

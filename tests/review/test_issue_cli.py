@@ -9,6 +9,7 @@ import json
 import pytest
 
 from _issue_fixtures import pick, synthetic_issues
+from _model_fixtures import write_tiny_lite_recipe
 from fashion_review.cli import main
 
 
@@ -71,9 +72,10 @@ def test_list_after_a_correction_needs_no_new_find(capsys, sample_dir, sample_ds
 
 
 @pytest.mark.slow
-def test_find_on_the_sample(capsys, sample_dir):
+def test_find_on_the_sample(capsys, sample_dir, tmp_path):
+    recipe = write_tiny_lite_recipe(tmp_path / "tiny-lite.toml")  # a recipe file, as `--recipe PATH` takes
     assert main(["issues", "find", "--data", str(sample_dir), "--limit", "80", "--folds", "2", "--epochs", "1",
-                 "--batch-size", "16", "--json"]) == 0
+                 "--batch-size", "16", "--recipe", str(recipe), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["mode"] == "cv" and summary["image"]["folds"] == 2 and summary["image"]["trained_products"] == 80
     assert set(summary["flagged"]) == {"gender_master", "subCategory", "articleType", "baseColour"}

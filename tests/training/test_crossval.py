@@ -8,7 +8,8 @@ import pytest
 
 from conftest import BATCH
 
-pytestmark = pytest.mark.slow
+# one worker for every module that uses the session's trained run (conftest.trained_run): trained once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained-run")]
 
 
 def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds, in_tiny_home, corrected,

@@ -1,6 +1,6 @@
 """Retrain heads: model surgery, the feature cache, and a tiny end-to-end run on the sample.
 
-Image size 71 and an untrained backbone (``register_untrained_run``): the heads path only needs a
+An untrained backbone of the tiny lite network (``sample_with_tiny_run``): the heads path only needs a
 registry run to start from; what it must get right is that the backbone stays, the heads change,
 the new run predicts from the same layout, and a cancel leaves the registry alone.
 """
@@ -15,10 +15,12 @@ import pytest
 
 import keras  # noqa: E402
 
+from _model_fixtures import TINY_NETWORK  # noqa: E402
 from fashion_review.tasks import Cancelled, Task  # noqa: E402
 from fashion_review.training import heads, registry  # noqa: E402
 
 LIMIT = 240  # products the tiny runs use
+FEATURES = TINY_NETWORK["exit"][-1]  # what the tiny lite backbone's pooling gives the heads
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_split_model_finds_backbone_and_heads(parent_run):
     assert set(parts.schemes) == {"gender_master", "subCategory", "articleType"}
     chain = [layer.name for layer in parts.chains["articleType"]]
     assert chain[0] == "articleType_pool" and chain[-1] == "articleType" and "articleType_embedding" in chain
-    assert tuple(parts.feature_tensor.shape[1:]) == (2048,)
+    assert tuple(parts.feature_tensor.shape[1:]) == (FEATURES,)
     assert parts.num_classes("articleType") == len(parent_run.classes["articleType"])
 
 
@@ -113,7 +115,7 @@ def test_feature_extraction_resumes_after_a_cancel(parent_run, sample_ds):
         heads.ensure_features(parts, key, images, ids, Path(sample_ds.home), batch_size=32, task=task)
     assert heads.open_feature_cache(heads.features_dir(Path(sample_ds.home), key)) is None
     cache, stats = heads.ensure_features(parts, key, images, ids, Path(sample_ds.home), batch_size=32)
-    assert stats["computed"] == 96 - 32 and cache.features.shape == (96, 2048)
+    assert stats["computed"] == 96 - 32 and cache.features.shape == (96, FEATURES)
     direct = parts.feature_model().predict(images.get(ids[:4]), verbose=0)
     assert cache.features.dtype == np.float32  # pooled features: float32
     np.testing.assert_allclose(cache.get(ids[:4]), direct, rtol=1e-5, atol=1e-6)
@@ -182,14 +184,14 @@ def test_retrain_heads_keeps_the_backbone_and_learns_the_corrections(parent_run,
     for a, b in zip(_weights(old_parts.backbone), _weights(new_parts.backbone)):
         np.testing.assert_array_equal(a, b)
     assert [layer.name for layer in new.layers] == [layer.name for layer in old.layers]
-    changed = [not np.array_equal(a, b) for a, b in zip(_weights(old.get_layer("articleType_dense_1")),
-                                                        _weights(new.get_layer("articleType_dense_1")))]
+    changed = [not np.array_equal(a, b) for a, b in zip(_weights(old.get_layer("articleType_embedding")),
+                                                        _weights(new.get_layer("articleType_embedding")))]
     assert all(changed)
 
     # the corrected products: the new model predicts their new label far more often than the old one
     pred = load_predictions(res.run.predictions_path)
     assert pred.model_version == res.run.id and set(pred.schemes) == set(parent_run.schemes)
-    assert pred.embeddings["articleType"].shape[1] == 1024
+    assert pred.embeddings["articleType"].shape[1] == parent_run.record["recipe"]["head"]["units"][-1]
     x = ensure_image_cache(ds).get(movers)
     cache = heads.open_feature_cache(heads.features_dir(Path(ds.home), parent_run.id))
     old_out = heads.predict_heads(heads.old_head_model(old_parts), cache, movers)["articleType"]

@@ -1,7 +1,7 @@
 """``predict`` fills the feature cache "retrain heads" reads, in its one pass over the catalog.
 
-The tiny catalog (a cut of the bundled sample, see conftest) and an untrained multihead run at
-image size 71 in a home of this module's own: after a predict, retrain heads runs no backbone
+The tiny catalog (a cut of the bundled sample, see conftest) and an untrained run of the tiny
+lite network (``_model_fixtures.tiny_lite_recipe``) in a home of this module's own: after a predict, retrain heads runs no backbone
 and trains the same heads as when it computes the features itself; a cancelled predict leaves
 no cache that heads.py accepts; a predict with ``limit`` covers those products only.
 """
@@ -30,9 +30,9 @@ def setup(tmp_path_factory, tiny_catalog):
     mp = pytest.MonkeyPatch()
     mp.setenv("FASHION_REVIEW_HOME", str(home))
     ds = open_dataset(tiny_catalog)
-    from _model_fixtures import register_untrained_run
+    from _model_fixtures import register_untrained_run, tiny_lite_recipe
 
-    run = register_untrained_run(ds, "xception-multihead", image_size=71)
+    run = register_untrained_run(ds, tiny_lite_recipe(), image_size=None)
     registry.activate(ds.fingerprint, run.id)
     yield ds, run
     ds.close()

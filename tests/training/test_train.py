@@ -22,7 +22,8 @@ import keras  # noqa: E402
 from fashion_review.tasks import Cancelled, Task  # noqa: E402
 from fashion_review.training import registry  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# one worker for every module that uses the session's trained run (conftest.trained_run): trained once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained-run")]
 
 
 def _no_temp_folders(tiny_ds) -> list[str]:

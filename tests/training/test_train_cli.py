@@ -14,7 +14,8 @@ import pytest
 
 from fashion_review.cli import main
 
-
+# one worker for every module that uses the session's trained run (conftest.trained_run): trained once
+pytestmark = pytest.mark.xdist_group("trained-run")
 
 def _json(capsys):
     return json.loads(capsys.readouterr().out)
