@@ -338,8 +338,10 @@ class Lookalikes(QObject):
 
     # -- the detail panel ---------------------------------------------------------------
 
-    def _note_similar(self, text: str) -> None:
+    def _note_similar(self, text: str, tip: str = "") -> None:
         self.similar_note.setText(text)
+        self.similar_note.setToolTip(tip)
+        self.similar_box.setToolTip(tip)
         self.similar_note.show()
 
     def update_sections(self) -> None:
@@ -371,7 +373,9 @@ class Lookalikes(QObject):
         nbs = self.index.query(pid, STRIP_K)
         self.strip.set_products([n.id for n in nbs], [self._tip(n.id, f"\nsimilarity {n.similarity:.2f}")
                                                       for n in nbs])
-        self._note_similar(f"By {self.index.source}. Click one to go there; S shows them all in the grid.")
+        # One short line: the thumbnails need the panel's height more than the source's description.
+        self._note_similar("Nearest first: click one to go there, S shows them all in the grid.",
+                           tip=f"Found by {self.index.source}")
 
     def _clear_swatches(self) -> None:
         while self.swatches.count():

@@ -59,6 +59,8 @@ def test_strip_shows_same_type_and_a_click_jumps_there(window, qtbot):
     strip_ids = look.strip.ids
     assert len(strip_ids) == 10 and pid not in strip_ids
     assert all(labels[i] == labels[pid] for i in strip_ids)
+    # where they come from is one hover away, not three lines above the thumbnails
+    assert look.similar_box.toolTip().startswith("Found by ") and "\n" not in look.similar_note.text()
     target = strip_ids[3]
     qtbot.mouseClick(look.strip.buttons[3], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.current_pid() == target, timeout=5000)
