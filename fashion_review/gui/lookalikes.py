@@ -340,8 +340,7 @@ class Lookalikes(QObject):
 
     def _note_similar(self, text: str, tip: str = "") -> None:
         self.similar_note.setText(text)
-        self.similar_note.setToolTip(tip)
-        self.similar_box.setToolTip(tip)
+        self.similar_box.setToolTip(tip)  # the note and the strip show their box's tooltip
         self.similar_note.show()
 
     def update_sections(self) -> None:
