@@ -14,8 +14,9 @@ TILE_W, TILE_H = 4.6, 2.0  # inches
 
 
 def contact_sheet(entries: pd.DataFrame, names: pd.Series, image_path: Callable[[int], Path], out: Path,
-                  title: str = "") -> Path:
-    """Write ``entries`` (queue rows: given, suggestion, kind, score, reasons; index id) as a PNG grid."""
+                  title: str = "", cols: int = COLS, dpi: int = 80) -> Path:
+    """Write ``entries`` (queue rows: given, suggestion, kind, score, reasons; index id) as a PNG grid
+    of ``cols`` tiles a row at ``dpi`` (fewer columns and more dots: text a person can read on screen)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,16 +24,16 @@ def contact_sheet(entries: pd.DataFrame, names: pd.Series, image_path: Callable[
     from PIL import Image
 
     n = len(entries)
-    rows = max(1, -(-n // COLS))
-    fig = plt.figure(figsize=(COLS * TILE_W, rows * TILE_H + 0.6), dpi=80)
+    rows = max(1, -(-n // cols))
+    fig = plt.figure(figsize=(cols * TILE_W, rows * TILE_H + 0.6), dpi=dpi)
     if title:
         fig.suptitle(textwrap.fill(title, 160), fontsize=11, y=1 - 0.25 / (rows * TILE_H + 0.6))
     top = 1 - 0.6 / (rows * TILE_H + 0.6)
     for k, (pid, r) in enumerate(entries.iterrows()):
-        row, col = divmod(k, COLS)
-        x0 = col / COLS
+        row, col = divmod(k, cols)
+        x0 = col / cols
         y0 = top - (row + 1) * top / rows
-        ax = fig.add_axes((x0 + 0.003, y0 + 0.004, 0.26 / COLS, top / rows - 0.008))
+        ax = fig.add_axes((x0 + 0.003, y0 + 0.004, 0.26 / cols, top / rows - 0.008))
         ax.axis("off")
         try:
             ax.imshow(Image.open(image_path(int(pid))).convert("RGB"))
@@ -42,7 +43,7 @@ def contact_sheet(entries: pd.DataFrame, names: pd.Series, image_path: Callable[
         text = (f"#{k + 1}  id {pid}  score {r['score']:.3f}{'  PHOTO?' if r['kind'] == 'photo' else ''}\n"
                 f"given: {r['given']}\nsuggested: {r['suggestion'] or '-'}\n"
                 f"{textwrap.shorten(str(names.get(pid, '')), 52)}\n{reasons}")
-        fig.text(x0 + 0.28 / COLS, y0 + top / rows - 0.006, text, fontsize=6.6, va="top", ha="left", family="DejaVu Sans")
+        fig.text(x0 + 0.28 / cols, y0 + top / rows - 0.006, text, fontsize=6.6, va="top", ha="left", family="DejaVu Sans")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
