@@ -273,7 +273,12 @@ def step_metrics(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
              ("combined P@k >= 0.85 on (b)", results["b"]["combined"][0] >= 0.85),
              ("image, self-confidence P@k >= 0.80 on (a) and (b)",
               min(results[kd].get("image, self-confidence", (0,))[0] for kd in "ab") >= 0.80)]
-    rep.say("goals: " + "; ".join(f"{g}: {'met' if ok else 'NOT met'}" for g, ok in goals))
+    share = k / max(results["a"]["population"], 1)
+    # The issue sets its goals at 5 % of flips; with more, the catalog's own errors are a smaller
+    # share of the top k and precision@k rises by itself, so such a run says what it is.
+    other_rate = (f" (the goals are set at 5 % of flips; this copy has {100 * share:.1f} %, so these are not "
+                  "the goals' figures)") if abs(share - 0.05) > 0.005 else ""
+    rep.say("goals: " + "; ".join(f"{g}: {'met' if ok else 'NOT met'}" for g, ok in goals) + other_rate)
     rep.data["planted"] = {kind: {n: (list(v) if isinstance(v, tuple) else v) for n, v in r.items()}
                            for kind, r in results.items()}
 
