@@ -48,3 +48,15 @@ def contact_sheet(entries: pd.DataFrame, names: pd.Series, image_path: Callable[
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def paged_sheets(entries: pd.DataFrame, names: pd.Series, image_path: Callable[[int], Path], out_dir: Path,
+                 title: str, per_sheet: int = 24) -> list[Path]:
+    """``entries`` as ``out_dir/sheet-N.png``, ``per_sheet`` tiles each, 4 a row at a size a person reads
+    on screen; each sheet's title is ``title`` followed by which of the entries it holds."""
+    out = []
+    for k in range(0, len(entries), per_sheet):
+        last = min(k + per_sheet, len(entries))
+        out.append(contact_sheet(entries.iloc[k:last], names, image_path, out_dir / f"sheet-{k // per_sheet + 1}.png",
+                                 title=f"{title}, {k + 1}-{last} of {len(entries)}", cols=4, dpi=110))
+    return out

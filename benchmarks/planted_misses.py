@@ -36,7 +36,6 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-PER_SHEET = 24
 DEFECTS = ("wrong label", "wrong photo")
 GROUPS = ("image and name", "image only", "name only", "neither")
 
@@ -86,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ["FASHION_REVIEW_HOME"] = str(args.home)
 
-    from contact_sheet import contact_sheet
+    from contact_sheet import paged_sheets
 
     from fashion_review.data import open_dataset
 
@@ -134,11 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         sheet = fp[fp["sampled"]].assign(kind="label")
         sheet["reasons"] = [f"[{g}] {r}" + (f"; verdict: {v}" if v else "")
                             for g, r, v in zip(sheet["group"], sheet["reasons"], sheet["verdict"])]
-        for n in range(0, len(sheet), PER_SHEET):
-            contact_sheet(sheet.iloc[n:n + PER_SHEET], sheet["name"], ds.catalog.image_path,
-                          args.out / f"sheet-{n // PER_SHEET + 1}.png", cols=4, dpi=110,
-                          title=f"not-planted products of the combined top k, kind ({args.kind}), "
-                                f"{n + 1}-{min(n + PER_SHEET, len(sheet))} of {len(sheet)} sampled")
+        paged_sheets(sheet, sheet["name"], ds.catalog.image_path, args.out,
+                     f"not-planted products of the combined top k, kind ({args.kind}), sampled")
     finally:
         ds.close()
     text = "\n".join(lines)

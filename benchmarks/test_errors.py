@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = ROOT.parent / "shared" / "data" / "fashion-product-images-small"
-PER_SHEET = 24
 
 
 def _accuracy(probs: np.ndarray, given: np.ndarray) -> tuple[float, int]:
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
 
-    from contact_sheet import contact_sheet
+    from contact_sheet import paged_sheets
 
     from fashion_review.data import open_dataset
     from fashion_review.training import registry
@@ -133,11 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                  for a, g, v in zip(errors["articleType"], errors["p_given"],
                                     errors.get("verdict", pd.Series(index=errors.index, dtype=object)))])
     images = Path(ds.catalog.images_dir)
-    for k in range(0, len(sheet), PER_SHEET):
-        contact_sheet(sheet.iloc[k:k + PER_SHEET], errors["name"], lambda i: images / f"{i}.jpg",
-                      args.out / f"sheet-{k // PER_SHEET + 1}.png", cols=4, dpi=110,
-                      title=f"{s} test errors of {run.id}, {k + 1}-{min(k + PER_SHEET, len(sheet))} of {len(sheet)} "
-                            "(given -> suggested = the model's prediction)")
+    paged_sheets(sheet, errors["name"], lambda i: images / f"{i}.jpg", args.out,
+                 f"{s} test errors of {run.id} (given -> suggested = the model's prediction)")
     text = "\n".join(lines)
     print(text)
     (args.out / "summary.txt").write_text(text + "\n")
