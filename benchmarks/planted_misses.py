@@ -5,9 +5,9 @@ that were NOT planted really wrong guesses, or label errors the catalog had befo
 
 ``H`` is a home of ``benchmarks/label_issues.py`` after its ``plant`` and ``find`` steps.  The
 benchmark counts only planted flips as errors, so every real defect of the original catalog that the
-score ranks among the top k (k = the number of flips) counts against it.  This draws a seeded random
-sample of those not-planted products (sampled in proportion to what the image and name models
-say of their label: both below 0.5, the image only, the name only, neither) and writes to ``--out``:
+score ranks among the top k (k = the number of flips) counts against it.  This draws a seeded simple
+random sample of those not-planted products, puts each in a group by what the image and name models
+say of its label (both below 0.5, the image only, the name only, neither) and writes to ``--out``:
 
 - ``misses.csv``: every not-planted product of the top k (rank, id, given, suggestion, group, the
   image's and the name's p(given), name, reasons), the sampled ones marked; fill the ``verdict``
