@@ -18,14 +18,14 @@ Two ways, both plain functions with a :class:`~fashion_review.tasks.Task`:
   it shows.
 
 A cancel raises Cancelled within one batch; the fold models live in a temp folder that is removed
-either way, so nothing half-made is left.
+either way, so nothing half-made is left.  A process killed from outside cannot remove it: the next
+run removes every such folder whose writer (host and process id in its name) is gone.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +35,15 @@ import numpy as np
 import pandas as pd
 
 from fashion_review.errors import ModelError
+from fashion_review.fsutil import remove_stale_temp_dirs, temp_name
 from fashion_review.review.text_signal import fold_assignment
 from fashion_review.tasks import Progress, Task
 
 DEFAULT_FOLDS = 4
 DEFAULT_EPOCHS = 8
 DEFAULT_RECIPE = "xception-lite"
+#: The fold models' work folder under ``<home>/label-issues`` (a :func:`~fashion_review.fsutil.temp_name`).
+_WORK_PREFIX = ".cv-"
 HEADS_EPOCHS = 6
 HEADS_LR = 1e-3
 VAL_FRACTION = 0.05
@@ -132,7 +135,12 @@ def cv_probabilities(ds: Any, *, folds: int = DEFAULT_FOLDS, epochs: int | None 
     fold_of[row_of.loc[data.ids].to_numpy()] = fold
     work_parent = Path(ds.home) / "label-issues"
     work_parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".cv-", dir=work_parent))
+    # A run killed from outside (SIGTERM, SIGKILL, a crash) never reaches the ``finally`` below:
+    # its fold models stay behind, hundreds of MB each.  Sweep what dead processes of this machine
+    # left; a live run's folder (another window, another process) is never touched.
+    remove_stale_temp_dirs(work_parent, _WORK_PREFIX)
+    work = work_parent / temp_name(_WORK_PREFIX)
+    work.mkdir()
     fits: list[dict] = []
     try:
         for k in range(folds):

@@ -3,6 +3,11 @@ mode on a trained run's backbone, the stored file, and a cancel that leaves noth
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -68,11 +73,20 @@ def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds,
 
 
 def test_cancel_keeps_nothing_half_written(tiny_ds, in_tiny_home):
+    from fashion_review.fsutil import host_name
     from fashion_review.review.issues import issues_dir, issues_path
     from fashion_review.tasks import Cancelled, Task
     from fashion_review.training.issue_finder import find_label_issues
 
     before = issues_path(tiny_ds.home, "cv").read_bytes() if issues_path(tiny_ds.home, "cv").exists() else None
+    # what a run killed from outside left (its finally never ran), and a live run's folder
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = issues_dir(tiny_ds.home) / f".cv-{host_name()}+{dead.pid}+1+0123abcd"
+    live = issues_dir(tiny_ds.home) / f".cv-{host_name()}+{os.getppid()}+1+4567cdef"
+    for d in (killed, live):
+        (d / "fold0").mkdir(parents=True)
+        (d / "fold0" / "model.keras").write_bytes(b"x" * 1000)
     task = Task()
 
     def on_progress(p):
@@ -84,8 +98,10 @@ def test_cancel_keeps_nothing_half_written(tiny_ds, in_tiny_home):
         find_label_issues(tiny_ds, mode="cv", folds=2, epochs=2, batch_size=BATCH, task=task)
     after = issues_path(tiny_ds.home, "cv")
     assert (after.read_bytes() if after.exists() else None) == before
-    assert not list(issues_dir(tiny_ds.home).glob(".cv-*"))
+    # the killed run's fold models are swept, the live one's kept, this run's own removed
+    assert list(issues_dir(tiny_ds.home).glob(".cv-*")) == [live]
     assert not list(issues_dir(tiny_ds.home).glob(".*.tmp*"))
+    shutil.rmtree(live)
 
 
 def test_heads_mode_is_cross_validated_and_says_so(tiny_ds, in_tiny_home, trained_run):
