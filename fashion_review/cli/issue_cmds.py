@@ -148,7 +148,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     f = isub.add_parser("find", help="compute the out-of-sample probabilities the queue is ranked from",
                         description="Mode cv (default): K-fold cross-validation of a recipe over the effective "
-                        "catalog (xception-lite: 4 folds x 8 epochs take about 40 minutes on a 2-core CPU). Mode "
+                        "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its speed). Mode "
                         "heads: cross-validated fresh heads on the active model's cached backbone features "
                         "(minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
                         "of every scheme and the identical photos. Ctrl+C cancels; nothing half-written is kept.")

@@ -10,7 +10,7 @@ Two ways, both plain functions with a :class:`~fashion_review.tasks.Task`:
   validation) and predicts the fold.  Products outside the training set (excluded, or in no kept
   class) get the mean of the K models.  With ``xception-lite`` on a 2-core CPU that is about K x
   (K - 1) / K of a full training run: the defaults, 4 folds x 8 epochs, take about 40 minutes
-  there (README, "Label issues").
+  there at 417 images/s, 97 minutes measured at 195 (README, "Label issues").
 * :func:`heads_probabilities` (mode ``heads``): minutes.  The active model's backbone features
   (cached, :func:`fashion_review.training.heads.ensure_features`) stay; for each fold fresh heads
   are trained on the other folds and predict the fold.  The backbone itself trained on most of
