@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from fashion_review.cli.data_cmds import add_data_args, open_from_args
+from fashion_review.text import plural
 
 EXIT_CANCELLED = 130
 LIST_COLUMNS = ("rank", "id", "score", "given", "suggestion", "suggestions", "kind", "signals", "reviewed", "reasons",
@@ -32,9 +33,9 @@ def cmd_find(args: argparse.Namespace) -> int:
     ds = open_from_args(args)
     try:
         if not args.json:
-            what = (f"{args.folds} folds x {epochs} epochs of {args.recipe}" if args.mode == "cv"
-                    else f"heads mode: {args.folds} folds x {epochs} epochs of fresh heads on the active model's "
-                    "backbone (not fully out of sample)")
+            what = (f"{plural(args.folds, 'fold')} x {plural(epochs, 'epoch')} of {args.recipe}" if args.mode == "cv"
+                    else f"heads mode: {plural(args.folds, 'fold')} x {plural(epochs, 'epoch')} of fresh heads on "
+                    "the active model's backbone (not fully out of sample)")
             print(f"finding label issues: {what}; Ctrl+C cancels (nothing is written)", file=sys.stderr)
         task = _task(args.json)
         with _cancel_on_ctrl_c(task):
@@ -148,8 +149,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     f = isub.add_parser("find", help="compute the out-of-sample probabilities the queue is ranked from",
                         description="Mode cv (default): K-fold cross-validation of a recipe over the effective "
-                        "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its speed). Mode "
-                        "heads: cross-validated fresh heads on the active model's cached backbone features "
+                        "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its "
+                        "speed). Mode heads: cross-validated fresh heads on the active model's cached backbone features "
                         "(minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
                         "of every scheme and the identical photos. Ctrl+C cancels; nothing half-written is kept.")
     add_data_args(f)

@@ -81,3 +81,12 @@ def test_find_on_the_sample(capsys, sample_dir, tmp_path):
     assert set(summary["flagged"]) == {"gender_master", "subCategory", "articleType", "baseColour"}
     assert main(["issues", "list", "--data", str(sample_dir), "--scheme", "baseColour", "--limit", "3"]) == 0
     assert "baseColour:" in capsys.readouterr().out
+
+
+def test_find_says_what_it_runs_and_what_stops_it(capsys, sample_dir):
+    """Heads mode with no model on the catalog: the plan line first (singular where one), then why not."""
+    rc = main(["issues", "find", "--data", str(sample_dir), "--mode", "heads", "--folds", "2", "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "finding label issues: heads mode: 2 folds x 1 epoch of fresh heads" in err
+    assert "heads mode needs an active model" in err
