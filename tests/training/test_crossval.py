@@ -94,14 +94,17 @@ def test_cancel_keeps_nothing_half_written(tiny_ds, in_tiny_home):
             task.cancel()
 
     task._on_progress = on_progress
-    with pytest.raises(Cancelled):
-        find_label_issues(tiny_ds, mode="cv", folds=2, epochs=2, batch_size=BATCH, task=task)
-    after = issues_path(tiny_ds.home, "cv")
-    assert (after.read_bytes() if after.exists() else None) == before
-    # the killed run's fold models are swept, the live one's kept, this run's own removed
-    assert list(issues_dir(tiny_ds.home).glob(".cv-*")) == [live]
-    assert not list(issues_dir(tiny_ds.home).glob(".*.tmp*"))
-    shutil.rmtree(live)
+    try:
+        with pytest.raises(Cancelled):
+            find_label_issues(tiny_ds, mode="cv", folds=2, epochs=2, batch_size=BATCH, task=task)
+        after = issues_path(tiny_ds.home, "cv")
+        assert (after.read_bytes() if after.exists() else None) == before
+        # the killed run's fold models are swept, the live one's kept, this run's own removed
+        assert list(issues_dir(tiny_ds.home).glob(".cv-*")) == [live]
+        assert not list(issues_dir(tiny_ds.home).glob(".*.tmp*"))
+    finally:  # the session's home is shared with the other tests of this module
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(killed, ignore_errors=True)
 
 
 def test_heads_mode_is_cross_validated_and_says_so(tiny_ds, in_tiny_home, trained_run):
