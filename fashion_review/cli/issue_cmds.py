@@ -33,9 +33,9 @@ def cmd_find(args: argparse.Namespace) -> int:
     ds = open_from_args(args)
     try:
         if not args.json:
-            what = (f"{plural(args.folds, 'fold')} x {plural(epochs, 'epoch')} of {args.recipe}" if args.mode == "cv"
-                    else f"heads mode: {plural(args.folds, 'fold')} x {plural(epochs, 'epoch')} of fresh heads on "
-                    "the active model's backbone (not fully out of sample)")
+            plan = f"{plural(args.folds, 'fold')} x {plural(epochs, 'epoch')}"
+            what = (f"{plan} of {args.recipe}" if args.mode == "cv" else
+                    f"heads mode: {plan} of fresh heads on the active model's backbone (not fully out of sample)")
             print(f"finding label issues: {what}; Ctrl+C cancels (nothing is written)", file=sys.stderr)
         task = _task(args.json)
         with _cancel_on_ctrl_c(task):
