@@ -197,12 +197,54 @@ def _ranking_scores(q, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: AN
     for kind in ("image", "name"):  # cleanlab's other ranking: self-confidence, 1 - p(given)
         if f"{kind}_p_given" in t:
             out[f"{kind}, self-confidence"] = (1 - t[f"{kind}_p_given"].astype(float)).fillna(0.0)
+    if S in q.stored.image_probs:
+        out["image, class-adjusted self-confidence"] = _adjusted_self_confidence(q)
     for kind in ("neighbours", "hierarchy", "duplicate", "heads"):
         if f"{kind}_score" in t:
             out[kind] = (1 - t[f"{kind}_score"].astype(float)).fillna(0.0)
     out["combined"] = 1 - t["score"].astype(float)
     out["baseline (in-sample 1 - p(given))"] = baseline.reindex(t.index).fillna(0.0)
     return out
+
+
+def _with_in_sample(stored, eff: pd.DataFrame, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: ANN001
+    """A candidate not in the queue yet: the image's p(given) as the geometric mean of the stored
+    (out-of-sample) one and the in-sample model's, alone and in the combined score; higher = more
+    suspicious.  Empty without the in-sample model (the baseline step)."""
+    from fashion_review.data.schemes import scheme_labels
+    from fashion_review.review.queue import combine, signal_tables
+
+    if not len(baseline) or S not in stored.image_probs:
+        return {}
+    given = scheme_labels(eff, S)
+    given = given[given.notna()]
+    tables = signal_tables(stored, eff, S)
+    img = tables["image"].copy()
+    p_out = img["image_p_given"].astype(float)
+    p_in = (1.0 - baseline).reindex(img.index).astype(float)
+    both = np.sqrt(np.clip(p_out, 1e-4, 1.0) * np.clip(p_in.fillna(p_out), 1e-4, 1.0))
+    img["image_p_given"] = both.where(p_out.notna())
+    combined = combine({**tables, "image": img}, given)["score"]
+    return {"image, cv and in-sample (geometric mean)": (1.0 - both).fillna(0.0),
+            "combined, image cv and in-sample": 1.0 - combined.astype(float)}
+
+
+def _adjusted_self_confidence(q) -> pd.Series:  # noqa: ANN001
+    """1 - the image's p(given) after cleanlab's ``adjust_pred_probs``: each class's threshold (its
+    mean self-confidence) subtracted from its column, shifted by the largest and renormalised, which
+    cleanlab offers against class imbalance.  Measured as a candidate for the image signal's ranking."""
+    from fashion_review.review.confident import confident_thresholds, encode
+
+    s = q.stored
+    codes = encode(q.table["given"].reindex(s.image_ids).to_numpy(dtype=object), s.image_classes[S])
+    p = s.image_probs[S].astype(np.float64)
+    th = confident_thresholds(codes, p)
+    adj = p - th[None, :] + th.max()
+    adj /= adj.sum(axis=1, keepdims=True)
+    known = np.flatnonzero(codes >= 0)
+    score = np.zeros(len(codes))
+    score[known] = 1.0 - adj[known, codes[known]]
+    return pd.Series(score, index=s.image_ids).reindex(q.table.index).fillna(0.0)
 
 
 def _at_k(score: pd.Series, truth: pd.Series, k: int) -> tuple[float, float, float]:
@@ -251,19 +293,19 @@ def step_metrics(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
         q = build_queue(stored, eff, S)
         pop = _usable(home, kind).intersection(q.table.index)
         truth = pd.Series(pop.isin(flips.index), index=pop)
-        scores = _ranking_scores(q, base)
+        scores = {**_ranking_scores(q, base), **_with_in_sample(stored, eff, base)}
         results[kind] = {name: _at_k(sc.reindex(pop).fillna(0.0), truth, k) for name, sc in scores.items()
                          if name != "baseline (in-sample 1 - p(given))" or len(base)}
         results[kind]["queue"] = int(len(q.entries()))
         results[kind]["population"] = int(len(pop))
     rep.say(f"k = {k:,} planted flips; population: {results['a']['population']:,} usable articleType products "
             f"(precision@k = recall@k when k is the number of flips)")
-    rep.say(f"{'signal':34} {'(a) P@k':>8} {'R@k':>6} {'AUROC':>6}   {'(b) P@k':>8} {'R@k':>6} {'AUROC':>6}")
+    rep.say(f"{'signal':42} {'(a) P@k':>8} {'R@k':>6} {'AUROC':>6}   {'(b) P@k':>8} {'R@k':>6} {'AUROC':>6}")
     for name in results["a"]:
         if name in ("queue", "population"):
             continue
         a, b = results["a"][name], results["b"][name]
-        rep.say(f"{name:34} {a[0]:8.3f} {a[1]:6.3f} {a[2]:6.3f}   {b[0]:8.3f} {b[1]:6.3f} {b[2]:6.3f}")
+        rep.say(f"{name:42} {a[0]:8.3f} {a[1]:6.3f} {a[2]:6.3f}   {b[0]:8.3f} {b[1]:6.3f} {b[2]:6.3f}")
     from fashion_review.review.queue import THRESHOLD
 
     rep.say(f"queue sizes (score <= {THRESHOLD}): (a) {results['a']['queue']:,}, (b) {results['b']['queue']:,}")
@@ -527,7 +569,11 @@ def main(argv: list[str] | None = None) -> int:
         rep.say(f"({step}: {rep.data['seconds'][step]:.0f} s)")
     rep.say("\n## wall time\n" + ", ".join(f"{k} {v:.0f} s" for k, v in rep.data["seconds"].items()))
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"label_issues-{args.mode}{'-quick' if args.quick else ''}{'-' + args.tag if args.tag else ''}"
+    stem = base = f"label_issues-{args.mode}{'-quick' if args.quick else ''}{'-' + args.tag if args.tag else ''}"
+    n = 1
+    while (out_dir / f"{stem}.txt").exists():  # a rerun of one step must not replace the hour-long run's figures
+        n += 1
+        stem = f"{base}-{n}"
     (out_dir / f"{stem}.txt").write_text(rep.text.getvalue(), encoding="utf-8")
     (out_dir / f"{stem}.json").write_text(json.dumps({"args": vars(args), **rep.data}, indent=1, default=str))
     print(f"written to {out_dir / stem}.txt / .json")
