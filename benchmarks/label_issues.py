@@ -24,8 +24,10 @@ in ``--home``, so a step can be rerun alone):
     number of flips (equal by construction), and AUROC, over the usable articleType products, per
     kind.  The image and name signals are ranked two ways: by the normalized margin with the
     products confident learning flags first (the signals' own order), and by self-confidence
-    (1 - p(given), cleanlab's default quality score).  Goals: image P@k >= 0.80 on both kinds;
-    combined >= 0.90 on (a), >= 0.85 on (b).
+    (1 - p(given), cleanlab's default quality score).  In mode cv the image signal averages the
+    cross-validation's probabilities with the active model's (the baseline step's noisy-label model,
+    added to a file ``find`` wrote before it stored them); the cv models alone are printed beside
+    it.  Goals: image P@k >= 0.80 on both kinds; combined >= 0.90 on (a), >= 0.85 on (b).
 ``retrain``
     Test accuracy against the TRUE labels of xception-lite trained on the clean labels (the
     original catalog), on the noisy labels (the baseline model), on the noisy labels after
@@ -164,12 +166,20 @@ def step_find(args, home: Path, rep: Report, state: dict) -> None:  # noqa: ANN0
 def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
     """(stored issues, effective catalog) of kind a or b."""
     from fashion_review.review.issues import latest_issues
-    from fashion_review.training.issue_finder import name_model
+    from fashion_review.training.issue_finder import active_probabilities, name_model
 
     ds_a = _open(home / "planted" / "a")
     try:
         stored = latest_issues(ds_a.home, args.mode)
         eff_a = ds_a.effective()
+        if stored is not None and stored.mode == "cv" and not stored.active_probs:
+            # a file `find` wrote before it stored the active model's probabilities: add them as it
+            # would now (the active model of copy (a) is the baseline step's noisy-label model)
+            ids, classes, probs, run_id, what = active_probabilities(ds_a)
+            if run_id is not None:
+                stored = dataclasses.replace(stored, active_ids=ids, active_classes=classes, active_probs=probs,
+                                             meta={**stored.meta, "active_run": run_id,
+                                                   "active": what + " (added to an older file by the benchmark)"})
     finally:
         ds_a.close()
     if stored is None:
@@ -207,26 +217,21 @@ def _ranking_scores(q, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: AN
     return out
 
 
-def _with_in_sample(stored, eff: pd.DataFrame, baseline: pd.Series) -> dict[str, pd.Series]:  # noqa: ANN001
-    """A candidate not in the queue yet: the image's p(given) as the geometric mean of the stored
-    (out-of-sample) one and the in-sample model's, alone and in the combined score; higher = more
-    suspicious.  Empty without the in-sample model (the baseline step)."""
+def _cv_alone(stored, eff: pd.DataFrame) -> dict[str, pd.Series]:  # noqa: ANN001
+    """Where the image signal averages the active model in (mode cv): the image's self-confidence
+    and the combined score from the cross-validation's probabilities alone, as before the average;
+    higher = more suspicious."""
     from fashion_review.data.schemes import scheme_labels
     from fashion_review.review.queue import combine, signal_tables
 
-    if not len(baseline) or S not in stored.image_probs:
+    if not stored.joined(S):
         return {}
+    alone = dataclasses.replace(stored, active_ids=np.zeros(0, np.int64), active_classes={}, active_probs={})
     given = scheme_labels(eff, S)
     given = given[given.notna()]
-    tables = signal_tables(stored, eff, S)
-    img = tables["image"].copy()
-    p_out = img["image_p_given"].astype(float)
-    p_in = (1.0 - baseline).reindex(img.index).astype(float)
-    both = np.sqrt(np.clip(p_out, 1e-4, 1.0) * np.clip(p_in.fillna(p_out), 1e-4, 1.0))
-    img["image_p_given"] = both.where(p_out.notna())
-    combined = combine({**tables, "image": img}, given)["score"]
-    return {"image, cv and in-sample (geometric mean)": (1.0 - both).fillna(0.0),
-            "combined, image cv and in-sample": 1.0 - combined.astype(float)}
+    tables = signal_tables(alone, eff, S)
+    return {"image, self-confidence, cv models alone": (1.0 - tables["image"]["image_p_given"].astype(float)).fillna(0.0),
+            "combined, image from the cv models alone": 1.0 - combine(tables, given)["score"].astype(float)}
 
 
 def _adjusted_self_confidence(q) -> pd.Series:  # noqa: ANN001
@@ -290,10 +295,12 @@ def step_metrics(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
     results: dict = {}
     for kind in ("a", "b"):
         stored, eff = _stored_for(kind, home, args)
+        if kind == "a":
+            rep.say(f"image signal: {stored.witness_describe(S)} ({stored.meta.get('active') or stored.label})")
         q = build_queue(stored, eff, S)
         pop = _usable(home, kind).intersection(q.table.index)
         truth = pd.Series(pop.isin(flips.index), index=pop)
-        scores = {**_ranking_scores(q, base), **_with_in_sample(stored, eff, base)}
+        scores = {**_ranking_scores(q, base), **_cv_alone(stored, eff)}
         results[kind] = {name: _at_k(sc.reindex(pop).fillna(0.0), truth, k) for name, sc in scores.items()
                          if name != "baseline (in-sample 1 - p(given))" or len(base)}
         results[kind]["queue"] = int(len(q.entries()))

@@ -34,7 +34,8 @@ def cmd_find(args: argparse.Namespace) -> int:
     try:
         if not args.json:
             plan = f"{plural(args.folds, 'fold')} x {plural(epochs, 'epoch')}"
-            what = (f"{plan} of {args.recipe}" if args.mode == "cv" else
+            what = (f"{plan} of {args.recipe}, averaged with the active model's probabilities if there is one"
+                    if args.mode == "cv" else
                     f"heads mode: {plan} of fresh heads on the active model's backbone (not fully out of sample)")
             print(f"finding label issues: {what}; Ctrl+C cancels (nothing is written)", file=sys.stderr)
         task = _task(args.json)
@@ -150,7 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = isub.add_parser("find", help="compute the out-of-sample probabilities the queue is ranked from",
                         description="Mode cv (default): K-fold cross-validation of a recipe over the effective "
                         "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its "
-                        "speed). Mode heads: cross-validated fresh heads on the active model's cached backbone features "
+                        "speed), its image probabilities averaged with those of the active model if the catalog has "
+                        "one that predicted it. Mode heads: cross-validated fresh heads on the active model's cached backbone features "
                         "(minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
                         "of every scheme and the identical photos. Ctrl+C cancels; nothing half-written is kept.")
     add_data_args(f)

@@ -144,7 +144,21 @@ class FindIssuesDialog(QDialog):
         self.estimate.setText(
             f"{folds} models × {epochs} epochs over {self._n_products:,} products: about "
             f"<b>{format_duration(secs)}</b> on this {'GPU' if gpu else 'CPU'} (at {rate:,.0f} images/s), "
-            f"about {format_duration(other)} on {'a 2-core CPU' if gpu else 'one GPU (a guess, not measured)'}.")
+            f"about {format_duration(other)} on {'a 2-core CPU' if gpu else 'one GPU (a guess, not measured)'}. "
+            + self._active_note())
+
+    def _active_note(self) -> str:
+        """What mode cv averages its image probabilities with (see review.issues.StoredIssues.image_witness)."""
+        from fashion_review.training import registry
+
+        try:
+            run = registry.active_run(self.ds.fingerprint)
+        except Exception:  # noqa: BLE001 - only for the note; find says why again if it matters
+            run = None
+        if run is None or not run.predictions_path.is_file():
+            return "No active model with predictions: the image signal will be the folds' alone."
+        return (f"The folds' image probabilities are then averaged with those of the active model, {run.id} "
+                "(better than either alone on planted errors).")
 
     @property
     def busy(self) -> bool:

@@ -7,7 +7,9 @@ reason in words):
 ==============  ==========================================================================  ======
 kind            what it reads                                                               weight
 ==============  ==========================================================================  ======
-``image``       the image model's out-of-sample probabilities, confident learning            0.67
+``image``       the image model's out-of-sample probabilities (in mode cv averaged with      0.67
+                the active model's, :meth:`~fashion_review.review.issues.StoredIssues.image_witness`),
+                confident learning
 ``name``        the name model's out-of-sample probabilities, confident learning             0.8
 ``neighbours``  the current labels of the 20 closest look-alikes in the image model's         0.33
                 embedding space (:mod:`~fashion_review.review.neighbour_signal`)
@@ -86,7 +88,7 @@ def signal_tables(stored: StoredIssues, effective: pd.DataFrame, scheme: str) ->
     if scheme in stored.image_probs:
         img_given = given.reindex(stored.image_ids).to_numpy(dtype=object)
         t = probability_signal("image", stored.image_ids, img_given, stored.image_classes[scheme],
-                               stored.image_probs[scheme], describe=stored.describe)
+                               stored.image_witness(scheme), describe=stored.witness_describe(scheme))
         out["image"] = t[pd.notna(img_given)].reindex(ids)
     if scheme in stored.name_probs:
         names = NameProbabilities(stored.name_classes[scheme], stored.name_probs[scheme], stored.name_words[scheme])
@@ -249,7 +251,8 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     img_row, name_row = _support_rows(stored, scheme, ids[flagged])
     cols = {c: t[c].to_numpy() for c in t.columns if c.endswith(("_score", "_suggestion", "_reason", "_p_given"))}
     signals = t["signals"].to_numpy(dtype=object)
-    img_top = _top_rows(stored.image_probs.get(scheme), stored.image_classes.get(scheme, []), img_row)
+    img_top = _top_rows(stored.image_witness(scheme) if scheme in stored.image_probs else None,
+                        stored.image_classes.get(scheme, []), img_row)
     name_top = _top_rows(stored.name_probs.get(scheme), stored.name_classes.get(scheme, []), name_row)
     img_e = 1.0 - np.nan_to_num(cols["image_score"], nan=1.0) if "image_score" in cols else np.zeros(n)
     name_pg = np.nan_to_num(cols["name_p_given"]) if "name_p_given" in cols else np.zeros(n)

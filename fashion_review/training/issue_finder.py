@@ -5,7 +5,8 @@ issues run: the out-of-sample image probabilities (:mod:`fashion_review.training
 ``cv`` or ``heads``), the cross-validated name probabilities of every scheme
 (:mod:`fashion_review.review.text_signal`), the groups of identical photos
 (:func:`fashion_review.review.duplicates.exact_groups`), each product's closest look-alikes in
-the active model's embedding space (:func:`look_alikes`), then the queue of each scheme as it
+the active model's embedding space (:func:`look_alikes`), in mode cv the active model's own
+probabilities (:func:`active_probabilities`), then the queue of each scheme as it
 stands, saved in one file under the data set's home (:mod:`fashion_review.review.issues`),
 atomically: a cancel or an error leaves the earlier file as it was.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fashion_review.data.schemes import SCHEMES, scheme_labels
+from fashion_review.errors import ModelError
 from fashion_review.review.issues import StoredIssues, issues_path, review_marks, save_issues
 from fashion_review.tasks import Progress, Task
 from fashion_review.training.crossval import DEFAULT_FOLDS, DEFAULT_RECIPE, cv_probabilities, heads_probabilities
@@ -50,6 +52,26 @@ def duplicate_groups(ds: Any, task: Task | None = None) -> pd.Series:
     return exact_groups(ids, cache.images, cache.index_of(ids))
 
 
+def _predictions(ds: Any, run: Any = None) -> tuple[Any, Any, str]:
+    """(run, its stored predictions, "") of the model ``run`` (default: the active one; or a run
+    id), or (run or None, None, why there are none)."""
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.training import registry
+
+    if isinstance(run, str):
+        run = registry.get_run(run, ds.fingerprint)
+    elif run is None:
+        run = registry.active_run(ds.fingerprint)
+    if run is None:
+        return None, None, "no active model"
+    if not run.predictions_path.is_file():
+        return run, None, f"model {run.id} has not predicted the catalog"
+    try:
+        return run, load_predictions(run.predictions_path), ""
+    except ModelError as exc:  # a damaged file must not throw away an hour of cross-validation
+        return run, None, f"model {run.id}'s predictions are unreadable ({exc})"
+
+
 def look_alikes(ds: Any, run: Any = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(ids, neighbour ids (N, k), where from) of every product the model ``run`` (default: the
     active one; or a run id) predicted: the cosine-nearest in its heads' embeddings (each scheme's
@@ -59,26 +81,32 @@ def look_alikes(ds: Any, run: Any = None, k: int | None = None) -> tuple[np.ndar
     predicted before embeddings were kept): the queue then has no look-alike signal.
     """
     from fashion_review.review.neighbour_signal import K, nearest_neighbours
-    from fashion_review.review.predictions import load_predictions
     from fashion_review.review.similar import normalise
-    from fashion_review.training import registry
 
     none = np.zeros(0, np.int64), np.zeros((0, 0), np.int64)
-    if isinstance(run, str):
-        run = registry.get_run(run, ds.fingerprint)
-    elif run is None:
-        run = registry.active_run(ds.fingerprint)
-    if run is None:
-        return (*none, "no active model: no look-alikes")
-    if not run.predictions_path.is_file():
-        return (*none, f"model {run.id} has not predicted the catalog: no look-alikes")
-    pred = load_predictions(run.predictions_path)
+    run, pred, why = _predictions(ds, run)
+    if pred is None:
+        return (*none, f"{why}: no look-alikes")
     parts = [normalise(np.asarray(pred.embeddings[s], dtype=np.float32))
              for s in pred.schemes if s in pred.embeddings]
     if not parts:
         return (*none, f"model {run.id} stored no embeddings: no look-alikes")
     rows, _ = nearest_neighbours(np.concatenate(parts, axis=1), K if k is None else int(k))
     return pred.ids, np.where(rows >= 0, pred.ids[np.maximum(rows, 0)], -1), f"the embeddings of {run.id}"
+
+
+def active_probabilities(ds: Any, run: Any = None) -> tuple[np.ndarray, dict, dict, str | None, str]:
+    """(ids, classes, probs per scheme, run id, what) of the model ``run`` (default: the active
+    one): the probabilities it stored when it predicted the catalog, which mode cv averages into its
+    image signal (:meth:`fashion_review.review.issues.StoredIssues.image_witness`).  Empty, with
+    the reason, when there is no such model or it has not predicted the catalog."""
+    run, pred, why = _predictions(ds, run)
+    if pred is None:
+        return np.zeros(0, np.int64), {}, {}, None, f"{why}: the image signal is the cross-validation's alone"
+    schemes = [s for s in SCHEMES if s in pred.probs]
+    classes = {s: list(pred.classes[s]) for s in schemes}
+    probs = {s: np.asarray(pred.probs[s], dtype=np.float32) for s in schemes}
+    return np.asarray(pred.ids, dtype=np.int64), classes, probs, run.id, f"averaged with the probabilities of {run.id}"
 
 
 def name_model(effective: pd.DataFrame, *, folds: int = DEFAULT_FOLDS, seed: int = 0,
@@ -147,12 +175,16 @@ def find_label_issues(ds: Any, *, mode: str = "cv", folds: int = DEFAULT_FOLDS, 
     seconds["look-alikes"] = time.monotonic() - t
     task.check()
 
+    act_ids, act_classes, act_probs, act_run, act_from = np.zeros(0, np.int64), {}, {}, None, None
+    if mode == "cv":  # heads mode stands on the active model's backbone already
+        act_ids, act_classes, act_probs, act_run, act_from = active_probabilities(ds)
+
     meta = {"mode": mode, "folds": folds, "epochs": oos.info.get("epochs"), "recipe": oos.info.get("recipe"),
             "run": oos.info.get("run"), "corrections": n_corrections, "last_seq": last_seq,
             "created": time.strftime("%Y-%m-%d %H:%M"), "limit": limit, "seed": seed,
-            "image": oos.info, "look_alikes": nb_from, "seconds": {}}
+            "image": oos.info, "look_alikes": nb_from, "active_run": act_run, "active": act_from, "seconds": {}}
     stored = StoredIssues(mode, oos.ids, oos.classes, oos.probs, name_ids, name_classes, name_probs, name_words,
-                          groups, {}, meta, nb_ids, neighbours)
+                          groups, {}, meta, nb_ids, neighbours, act_ids, act_classes, act_probs)
     t = time.monotonic()
     for s in SCHEMES:
         q = build_queue(stored, eff, s, review_marks(ds.store, s, last_seq))

@@ -229,6 +229,15 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
     dlg = li._find_dialog
     assert dlg is not None and dlg.isVisible() and "minutes" not in dlg.estimate.text()
     assert "about" in dlg.estimate.text() and "on this CPU" in dlg.estimate.text()
+    from fashion_review.training import registry
+
+    active = registry.active_run(dlg.ds.fingerprint)  # the window's model: mode cv averages it in, and says so
+    assert active is not None and f"averaged with those of the active model, {active.id}" in dlg.estimate.text()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "active_run", lambda fp: None)
+        dlg.folds.setValue(dlg.folds.value() + 1)
+        assert "No active model with predictions: the image signal will be the folds' alone" in dlg.estimate.text()
+    dlg.folds.setValue(dlg.folds.value() - 1)
     dlg.start_button.click()
     qtbot.waitUntil(lambda: dlg.eta.text().startswith("About"), timeout=10000)
     assert dlg.bar.value() >= 0 and dlg.cancel_button.isEnabled()

@@ -209,3 +209,100 @@ def test_stored_file_round_trip_and_damage(sample_ds, tmp_path):
     with pytest.raises(ModelError, match="not a readable label-issues file"):
         latest_issues(sample_ds.home)
     assert "heads mode" in StoredIssues("heads", *([None] * 8), meta={"run": "r1"}).label
+
+
+# -- mode cv: the out-of-sample probabilities averaged with the active model's -------------------
+
+def test_mix_probabilities_matches_rows_by_id_and_columns_by_name():
+    from fashion_review.review.issues import mix_probabilities
+
+    ids = np.array([10, 20, 30], np.int64)
+    classes = ["A", "B", "C"]
+    cv = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]], np.float32)
+    # the other model: rows in another order, 30 missing, 40 extra; no column C, an extra class D
+    other_ids = np.array([20, 40, 10], np.int64)
+    other = np.array([[0.1, 0.1, 0.8], [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], np.float32)
+    out = mix_probabilities(ids, classes, cv, other_ids, ["B", "A", "D"], other, 0.5)
+    assert out.shape == cv.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(out[2], cv[2])  # no row in the other model: its own values
+    # 10: the other model says B 0.0, A 0.5 (D 0.5 is not a class here); C its own 0.1; renormalised
+    a_b_c = np.array([0.5, 0.0, 0.1]) / 0.6
+    np.testing.assert_allclose(out[0], 0.5 * cv[0] + 0.5 * a_b_c, atol=1e-6)
+    # 20: B 0.1 and A 0.1 from the other model, C its own 0.1
+    np.testing.assert_allclose(out[1], 0.5 * cv[1] + 0.5 * np.array([1 / 3, 1 / 3, 1 / 3]), atol=1e-6)
+    np.testing.assert_allclose(mix_probabilities(ids, classes, cv, other_ids, ["B", "A", "D"], other, 0.0), cv)
+    # nothing in common: its own values everywhere
+    np.testing.assert_allclose(mix_probabilities(ids, classes, cv, np.array([99]), ["A"], np.ones((1, 1)), 0.5), cv)
+
+
+def _with_active(stored: StoredIssues, eff: pd.DataFrame, says: dict[int, str]) -> StoredIssues:
+    """``stored`` with an active model that agrees with the labels of ``eff`` (0.9) except where ``says``."""
+    import dataclasses
+
+    ids = stored.image_ids
+    classes = ["Tshirts", "Tops", "Heels", "Casual Shoes", "Sandals"]  # its own order and an extra class
+    p = np.full((len(ids), len(classes)), 0.1 / (len(classes) - 1), np.float32)
+    for r, i in enumerate(ids):
+        target = says.get(int(i), eff.at[int(i), "articleType"])
+        if target in classes:
+            p[r, classes.index(target)] = 0.9
+        else:  # a class it does not know
+            p[r] = 1 / len(classes)
+    return dataclasses.replace(stored, active_ids=ids[::-1].copy(), active_classes={"articleType": classes},
+                               active_probs={"articleType": p[::-1].copy()}, meta={**stored.meta, "active_run": "r7"})
+
+
+def test_cv_image_signal_averages_the_active_model_in_and_says_so():
+    eff = _frame()
+    stored = _stored(eff, image={61: "Tops", 62: "Tops"}, name={})
+    alone = build_queue(stored, eff, "articleType").table
+    both = _with_active(stored, eff, {62: "Tops", 63: "Tops"})
+    assert both.joined("articleType") and not stored.joined("articleType")
+    t = build_queue(both, eff, "articleType").table
+    # 61: the cv models say Tops (p(Heels) 0.033), the active model Heels (0.9 of the 0.975 it gives the
+    # four classes the cv models know; its Sandals 0.025 is no class here): the average gives 0.48
+    assert alone.at[61, "image_p_given"] == pytest.approx(0.1 / 3, abs=1e-4)
+    assert t.at[61, "image_p_given"] == pytest.approx(0.5 * 0.1 / 3 + 0.5 * 0.9 / 0.975, abs=1e-4)
+    assert alone.at[61, "flagged"] and not t.at[61, "flagged"]
+    # 62: both say Tops: flagged, the reason names both sources
+    assert t.at[62, "flagged"] and t.at[62, "suggestion"] == "Tops"
+    assert "image says Tops (0.91, out of sample and the active model)" in t.at[62, "reasons"]
+    # 63: only the active model says Tops: lower than the cv models alone give it, not flagged by one model
+    assert t.at[63, "image_p_given"] < alone.at[63, "image_p_given"] and not t.at[63, "flagged"]
+    assert "averaged with the active model r7" in both.label
+    # heads mode stands on the active model's backbone already: no average, and the reasons say heads mode
+    import dataclasses
+
+    heads = dataclasses.replace(both, mode="heads")
+    assert not heads.joined("articleType")
+    th = build_queue(heads, eff, "articleType").table
+    assert th.at[61, "flagged"] and "heads mode" in th.at[61, "reasons"]
+
+
+def test_active_probabilities_survive_the_file_and_old_files_load(tmp_path):
+    from fashion_review.errors import ModelError
+    from fashion_review.review.issues import save_issues
+
+    eff = _frame()
+    both = _with_active(_stored(eff, image={61: "Tops"}, name={}), eff, {62: "Tops"})
+    back = load_issues(save_issues(both, tmp_path / "cv.npz"))
+    np.testing.assert_array_equal(back.active_ids, both.active_ids)
+    assert back.active_classes == both.active_classes
+    np.testing.assert_array_equal(back.active_probs["articleType"], both.active_probs["articleType"])
+    np.testing.assert_allclose(back.image_witness("articleType"), both.image_witness("articleType"))
+    # a file written before the active model's probabilities were stored: the cv ones alone
+    with np.load(tmp_path / "cv.npz") as z:
+        old = {k: z[k] for k in z.files if not k.startswith("active_")}
+    np.savez(tmp_path / "old.npz", **old)
+    legacy = load_issues(tmp_path / "old.npz")
+    assert not legacy.joined("articleType") and legacy.active_ids.size == 0
+    np.testing.assert_array_equal(legacy.image_witness("articleType"), both.image_probs["articleType"])
+    # damaged: the probabilities do not fit the ids
+    old["active_ids"] = both.active_ids[:-1]
+    old["active_schemes"] = np.asarray(["articleType"])
+    old["active_classes__articleType"] = np.asarray(both.active_classes["articleType"])
+    old["active_probs__articleType"] = both.active_probs["articleType"]
+    np.savez(tmp_path / "bad.npz", **old)
+    with pytest.raises(ModelError, match="active model's probabilities of articleType have shape"):
+        load_issues(tmp_path / "bad.npz")

@@ -62,6 +62,10 @@ def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds,
     assert "out of sample" in back.label
     assert "look-alikes" in back.meta["seconds"] and back.meta["look_alikes"]  # from the active model, or why not
     assert len(back.neighbours) == len(back.neighbour_ids)
+    if back.meta["active_run"]:  # the active model's probabilities stored beside the folds', or why not
+        assert back.joined("articleType") and f"averaged with the active model {back.meta['active_run']}" in back.label
+    else:
+        assert not back.active_probs and back.meta["active"].endswith("the image signal is the cross-validation's alone")
     assert not list(path.parent.glob(".cv-*"))  # the fold models are gone
     phases = {p.phase for p in reports}
     assert {"crossval", "names", "done"} <= phases
@@ -157,3 +161,34 @@ def test_look_alikes_come_from_the_models_embeddings(tiny_ds, in_tiny_home, trai
         mp.setattr(registry, "active_run", lambda fp: None)
         ids0, nb0, why = look_alikes(tiny_ds)
     assert ids0.size == 0 and nb0.shape == (0, 0) and why == "no active model: no look-alikes"
+
+
+def test_active_probabilities_are_the_models_predictions_or_why_not(tiny_ds, in_tiny_home, trained_run, predicted,
+                                                                    monkeypatch):
+    from fashion_review.errors import ModelError
+    from fashion_review.review import predictions as predictions_module
+    from fashion_review.review.predictions import load_predictions
+    from fashion_review.training import registry
+    from fashion_review.training.issue_finder import active_probabilities, look_alikes
+
+    ids, classes, probs, run_id, what = active_probabilities(tiny_ds, trained_run.id)
+    pred = load_predictions(trained_run.predictions_path)
+    np.testing.assert_array_equal(ids, pred.ids)
+    assert run_id == trained_run.id and trained_run.id in what
+    assert set(probs) == set(pred.schemes) and len(probs) > 0
+    for s in probs:
+        assert classes[s] == list(pred.classes[s])
+        np.testing.assert_array_equal(probs[s], pred.probs[s])
+    monkeypatch.setattr(registry, "active_run", lambda fp: None)
+    ids0, classes0, probs0, run0, why = active_probabilities(tiny_ds)
+    assert ids0.size == 0 and probs0 == {} and run0 is None
+    assert why == "no active model: the image signal is the cross-validation's alone"
+
+    def damaged(path):
+        raise ModelError(f"{path}: not a readable predictions file")
+
+    monkeypatch.setattr(predictions_module, "load_predictions", damaged)
+    # a damaged predictions file costs the queue a signal, not the hour of cross-validation before it
+    *_, why = active_probabilities(tiny_ds, trained_run.id)
+    assert "predictions are unreadable" in why and "not a readable predictions file" in why
+    assert look_alikes(tiny_ds, trained_run.id)[1].shape == (0, 0)
