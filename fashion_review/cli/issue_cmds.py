@@ -152,8 +152,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Mode cv (default): K-fold cross-validation of a recipe over the effective "
                         "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its "
                         "speed), its image probabilities averaged with those of the active model if the catalog has "
-                        "one that predicted it. Mode heads: cross-validated fresh heads on the active model's cached backbone features "
-                        "(minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
+                        "one that predicted it. Mode heads: cross-validated fresh heads on the active model's cached "
+                        "backbone features (minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
                         "of every scheme and the identical photos. Ctrl+C cancels; nothing half-written is kept.")
     add_data_args(f)
     f.add_argument("--mode", choices=MODES, default="cv", help="cv (default) or heads")

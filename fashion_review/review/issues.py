@@ -277,5 +277,6 @@ def review_marks(store: CorrectionStore, scheme: str, since_seq: int = 0) -> Rev
     return ReviewMarks(confirmed, corrected)
 
 
-__all__ = ["ACTIVE_WEIGHT", "CONFIRMED", "DESCRIBE", "DESCRIBE_JOINED", "MODES", "ReviewMarks", "StoredIssues", "issues_dir", "issues_path",
-           "latest_issues", "load_issues", "mix_probabilities", "review_marks", "save_issues"]
+__all__ = ["ACTIVE_WEIGHT", "CONFIRMED", "DESCRIBE", "DESCRIBE_JOINED", "MODES", "ReviewMarks", "StoredIssues",
+           "issues_dir", "issues_path", "latest_issues", "load_issues", "mix_probabilities", "review_marks",
+           "save_issues"]
