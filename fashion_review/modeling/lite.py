@@ -12,6 +12,8 @@ layers with the widths and depth of the recipe's ``[network]`` table:
     exit    residual = Conv 1x1 stride 2 (exit[1]) - BN;
             ReLU - SepConv (exit[0]) - BN - ReLU - SepConv (exit[1]) - BN - MaxPool stride 2; add;
             then per remaining width: SepConv - BN - ReLU
+    squeeze_excite = r > 0: each residual block's branch, before its add, is scaled per channel by
+            GlobalAvgPool - Dense (channels / r, at least 8, ReLU) - Dense (channels, sigmoid)
 
 Batch normalisation keeps its running statistics with momentum 0.9 (Keras' default is 0.99):
 they must settle within the few hundred steps a small catalog gives (the bundled sample's 1,000
@@ -47,8 +49,9 @@ def build_lite_backbone(network: Network, input_hw: tuple[int, int]) -> keras.Mo
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"stem_conv{i}_bn")(x)
         x = layers.Activation("relu", name=f"stem_conv{i}_act")(x)
 
+    se = network.squeeze_excite
     for b, filters in enumerate(network.entry, start=1):
-        x = _strided_block(x, filters, filters, f"entry{b}", relu_first=b > 1)
+        x = _strided_block(x, filters, filters, f"entry{b}", relu_first=b > 1, se=se)
 
     width = network.entry[-1]
     for b in range(1, network.middle_blocks + 1):
@@ -56,9 +59,10 @@ def build_lite_backbone(network: Network, input_hw: tuple[int, int]) -> keras.Mo
         for k in range(1, 4):
             x = layers.Activation("relu", name=f"middle{b}_sepconv{k}_act")(x)
             x = _sepconv_bn(x, width, f"middle{b}_sepconv{k}")
+        x = _squeeze_excite(x, width, se, f"middle{b}")
         x = layers.Add(name=f"middle{b}_add")([x, residual])
 
-    x = _strided_block(x, network.exit[0], network.exit[1], "exit1", relu_first=True)
+    x = _strided_block(x, network.exit[0], network.exit[1], "exit1", relu_first=True, se=se)
     for k, filters in enumerate(network.exit[2:], start=1):
         x = _sepconv_bn(x, filters, f"exit2_sepconv{k}")
         x = layers.Activation("relu", name=f"exit2_sepconv{k}_act")(x)
@@ -70,7 +74,17 @@ def _sepconv_bn(x, filters: int, name: str):  # noqa: ANN001, ANN202
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
 
 
-def _strided_block(x, first: int, second: int, name: str, *, relu_first: bool):  # noqa: ANN001, ANN202
+def _squeeze_excite(x, channels: int, ratio: int, name: str):  # noqa: ANN001, ANN202
+    """``x`` scaled per channel by a gate computed from its own global average (ratio 0: ``x``)."""
+    if not ratio:
+        return x
+    g = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
+    g = layers.Dense(max(8, channels // ratio), activation="relu", name=f"{name}_se_reduce")(g)
+    g = layers.Dense(channels, activation="sigmoid", name=f"{name}_se_expand")(g)
+    return layers.Multiply(name=f"{name}_se_scale")([x, g])
+
+
+def _strided_block(x, first: int, second: int, name: str, *, relu_first: bool, se: int = 0):  # noqa: ANN001, ANN202
     residual = layers.Conv2D(second, 1, strides=2, padding="same", use_bias=False, name=f"{name}_residual")(x)
     residual = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_residual_bn")(residual)
     if relu_first:
@@ -79,4 +93,5 @@ def _strided_block(x, first: int, second: int, name: str, *, relu_first: bool): 
     x = layers.Activation("relu", name=f"{name}_sepconv2_act")(x)
     x = _sepconv_bn(x, second, f"{name}_sepconv2")
     x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    x = _squeeze_excite(x, second, se, name)
     return layers.Add(name=f"{name}_add")([x, residual])

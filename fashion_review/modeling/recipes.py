@@ -39,7 +39,7 @@ _TOP_KEYS = (
     "validation", "loss_weights",
 )
 _HEAD_KEYS = ("pooling", "units", "dropout")
-_NETWORK_KEYS = ("stem", "entry", "middle_blocks", "exit")
+_NETWORK_KEYS = ("stem", "entry", "middle_blocks", "exit", "squeeze_excite")
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,22 @@ class Network:
     strided residual block of two separable convolutions per entry; ``middle_blocks`` residual
     blocks of three separable convolutions at the last entry width; ``exit``: one strided residual
     block at ``exit[0]``, ``exit[1]``, then separable convolutions at the remaining widths.
+    ``squeeze_excite``: 0 (none), or the reduction ratio of a squeeze-and-excitation gate (Hu et
+    al., 2018) on every residual block's branch before its add.
     """
 
     stem: tuple[int, ...] = (16, 32)
     entry: tuple[int, ...] = (64, 128, 256)
     middle_blocks: int = 4
     exit: tuple[int, ...] = (384, 512, 768)
+    squeeze_excite: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stem": list(self.stem), "entry": list(self.entry), "middle_blocks": self.middle_blocks,
-                "exit": list(self.exit)}
+        d = {"stem": list(self.stem), "entry": list(self.entry), "middle_blocks": self.middle_blocks,
+             "exit": list(self.exit)}
+        if self.squeeze_excite:  # absent when off: recipes and run records written before it read the same
+            d["squeeze_excite"] = self.squeeze_excite
+        return d
 
 
 @dataclass(frozen=True)
@@ -413,4 +419,5 @@ def _network(c: _Checker, where: str) -> Network:
     if len(exit_) < 2:
         raise n.fail("exit", f"must list at least 2 widths (the exit block's two convolutions), got {list(exit_)!r}")
     return Network(stem=stem, entry=_positive_ints(n, "entry", list(d.entry)),
-                   middle_blocks=n.integer("middle_blocks", 0, d.middle_blocks), exit=exit_)
+                   middle_blocks=n.integer("middle_blocks", 0, d.middle_blocks), exit=exit_,
+                   squeeze_excite=n.integer("squeeze_excite", 0, d.squeeze_excite))

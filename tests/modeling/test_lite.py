@@ -65,6 +65,33 @@ def test_network_table_sets_width_and_depth(lite):
     assert n_small < n_deeper < n_lite
 
 
+def test_squeeze_excite_gates_every_residual_branch(lite):
+    import keras
+
+    from fashion_review.modeling.lite import build_lite_backbone
+
+    plain_net = Network(stem=(8, 8), entry=(16, 32), middle_blocks=2, exit=(32, 48))
+    se_net = Network(stem=(8, 8), entry=(16, 32), middle_blocks=2, exit=(32, 48), squeeze_excite=4)
+    assert "squeeze_excite" not in plain_net.to_dict()  # records written before it read the same
+    se_recipe = lite.replace(network=se_net)
+    assert Recipe.from_dict(se_recipe.to_dict()) == se_recipe
+    plain, gated = build_lite_backbone(plain_net, (80, 60)), build_lite_backbone(se_net, (80, 60))
+    scales = [layer for layer in gated.layers if isinstance(layer, keras.layers.Multiply)]
+    assert len(scales) == 2 + 2 + 1  # entry blocks, middle blocks, the exit block
+    assert not any(isinstance(layer, keras.layers.Multiply) for layer in plain.layers)
+    assert gated.count_params() > plain.count_params()
+    # A closed gate leaves only the residual: middle block 1's output is then its input.
+    gate = gated.get_layer("middle1_se_expand")
+    kernel, _bias = gate.get_weights()
+    gate.set_weights([np.zeros_like(kernel), np.full(kernel.shape[1], -50.0, dtype=np.float32)])
+    probe = keras.Model(gated.input, [gated.get_layer("entry2_add").output, gated.get_layer("middle1_add").output])
+    before, after = probe.predict(np.random.default_rng(0).uniform(-1, 1, (2, 80, 60, 3)).astype("float32"),
+                                  verbose=0)
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    with pytest.raises(ModelError, match=r"network.squeeze_excite' must be an integer >= 0"):
+        Recipe.from_dict({**lite.to_dict(), "network": {**lite.network.to_dict(), "squeeze_excite": -2}})
+
+
 def test_recipe_mistakes_are_named(lite):
     d = lite.to_dict()
     with pytest.raises(ModelError, match=r"network.stem' must list 2 widths"):
