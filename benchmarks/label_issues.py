@@ -166,7 +166,7 @@ def step_find(args, home: Path, rep: Report, state: dict) -> None:  # noqa: ANN0
 def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
     """(stored issues, effective catalog) of kind a or b."""
     from fashion_review.review.issues import latest_issues
-    from fashion_review.training.issue_finder import active_probabilities, name_model
+    from fashion_review.training.issue_finder import active_probabilities, look_alikes, name_model
 
     ds_a = _open(home / "planted" / "a")
     try:
@@ -180,6 +180,13 @@ def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
                 stored = dataclasses.replace(stored, active_ids=ids, active_classes=classes, active_probs=probs,
                                              meta={**stored.meta, "active_run": run_id,
                                                    "active": what + " (added to an older file by the benchmark)"})
+        if stored is not None and stored.mode == "cv" and not len(stored.neighbour_ids):
+            # found while copy (a) had no model yet (the baseline step trains it): the look-alikes `find`
+            # takes from the active model's embeddings when there is one, as a curator's run has them
+            nb_ids, neighbours, nb_from = look_alikes(ds_a)
+            if len(nb_ids):
+                stored = dataclasses.replace(stored, neighbour_ids=nb_ids, neighbours=neighbours,
+                                             meta={**stored.meta, "look_alikes": nb_from + " (added by the benchmark)"})
     finally:
         ds_a.close()
     if stored is None:
@@ -298,6 +305,7 @@ def step_metrics(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
         stored, eff = _stored_for(kind, home, args)
         if kind == "a":
             rep.say(f"image signal: {stored.witness_describe(S)} ({stored.meta.get('active') or stored.label})")
+            rep.say(f"look-alikes: {stored.meta.get('look_alikes') or 'none'}")
         q = build_queue(stored, eff, S)
         pop = _usable(home, kind).intersection(q.table.index)
         truth = pd.Series(pop.isin(flips.index), index=pop)
