@@ -165,8 +165,22 @@ def step_find(args, home: Path, rep: Report, state: dict) -> None:  # noqa: ANN0
 
 def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
     """(stored issues, effective catalog) of kind a or b."""
+    stored, eff_a = _stored_a(home, args)
+    return (stored, eff_a) if kind == "a" else _as_kind_b(stored, home, args)
+
+
+def _stored_kinds(home: Path, args):  # noqa: ANN001, ANN202
+    """(kind, stored issues, effective catalog) of kind a, then b: copy (a)'s file read and completed
+    once (the look-alikes take a minute), kind b's names on top of it."""
+    stored, eff_a = _stored_a(home, args)
+    yield "a", stored, eff_a
+    yield "b", *_as_kind_b(stored, home, args)
+
+
+def _stored_a(home: Path, args):  # noqa: ANN001, ANN202
+    """(stored issues, effective catalog) of copy (a), completed as `find` would today."""
     from fashion_review.review.issues import latest_issues
-    from fashion_review.training.issue_finder import active_probabilities, look_alikes, name_model
+    from fashion_review.training.issue_finder import active_probabilities, look_alikes
 
     ds_a = _open(home / "planted" / "a")
     try:
@@ -191,8 +205,14 @@ def _stored_for(kind: str, home: Path, args):  # noqa: ANN001, ANN202
         ds_a.close()
     if stored is None:
         raise SystemExit("no stored issues for copy (a): run the find step first")
-    if kind == "a":
-        return stored, eff_a
+    return stored, eff_a
+
+
+def _as_kind_b(stored, home: Path, args):  # noqa: ANN001, ANN202
+    """(copy (a)'s stored issues with copy (b)'s name model, copy (b)'s effective catalog): the image
+    signal never reads names, so one cross-validation serves both kinds."""
+    from fashion_review.training.issue_finder import name_model
+
     ds_b = _open(home / "planted" / "b")
     try:
         eff_b = ds_b.effective()
@@ -301,8 +321,7 @@ def step_metrics(args, home: Path, rep: Report, state: dict) -> None:  # noqa: A
     k = len(flips)
     base = _baseline_scores(home, state) if state.get("noisy_run") else pd.Series(dtype=float)
     results: dict = {}
-    for kind in ("a", "b"):
-        stored, eff = _stored_for(kind, home, args)
+    for kind, stored, eff in _stored_kinds(home, args):
         if kind == "a":
             rep.say(f"image signal: {stored.witness_describe(S)} ({stored.meta.get('active') or stored.label})")
             rep.say(f"look-alikes: {stored.meta.get('look_alikes') or 'none'}")

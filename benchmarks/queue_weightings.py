@@ -62,15 +62,14 @@ def _top(score: pd.Series, k: int) -> np.ndarray:
 
 
 def planted(home: Path, args) -> None:  # noqa: ANN001
-    from label_issues import _at_k, _flips, _stored_for, _usable
+    from label_issues import _at_k, _flips, _stored_kinds, _usable
 
     flips = _flips(home)
     k = len(flips)
     ws = variants()
     res = {}
     others = {}
-    for kind in ("a", "b"):
-        stored, eff = _stored_for(kind, home, args)
+    for kind, stored, eff in _stored_kinds(home, args):
         tables, scores = _scores(stored, eff, ws)
         pop = _usable(home, kind).intersection(next(iter(scores.values())).index)
         truth = pd.Series(pop.isin(flips.index), index=pop)
