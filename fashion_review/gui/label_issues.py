@@ -132,6 +132,7 @@ class LabelIssues(QObject):
         self.stored, self.queue = None, None
         self._loading = True
         self.view.set_scheme(self.w.model.scheme)
+        self._show()  # the data set shown before has no queue here: no row of it to act on while this loads
         session = self.w.session
         worker = Worker(_load_job, session.ds.home)
         worker.signals.finished.connect(self._on_load_finished)
@@ -140,14 +141,18 @@ class LabelIssues(QObject):
         self._update_actions()
 
     def _on_load_finished(self) -> None:
+        if self._load_job.busy:
+            return  # a superseded load ended (a data set opened again while it read): the newer one still reads
         self._loading = False
         self._update_actions()
 
     def _on_load_error(self, message: str, _tb: str = "") -> None:
+        self._loading = False
         self.w.statusBar().showMessage(f"Label issues not shown: {message}", 10000)
         self.view.source.setText(f"The stored label issues could not be read: {message}. Find them again.")
 
     def _on_stored(self, stored: StoredIssues | None) -> None:
+        self._loading = False  # the current load's result (a superseded load's never comes)
         self.set_stored(stored)
 
     def set_stored(self, stored: StoredIssues | None) -> None:
@@ -201,8 +206,11 @@ class LabelIssues(QObject):
             v.model.set_frame(pd.DataFrame())
             v.set_pairs(pd.DataFrame(columns=["given", "suggested", "count", "mean_score"]))
             v.progress.setText("")
-            v.source.setText("No label issues found for this data set yet: Review > Find label issues… "
-                             "(or `fashion-review issues find`)." if self.w.session is not None else "")
+            if self._loading:
+                v.source.setText("Reading the stored label issues…")
+            else:
+                v.source.setText("No label issues found for this data set yet: Review > Find label issues… "
+                                 "(or `fashion-review issues find`)." if self.w.session is not None else "")
             v.detail.clear()
             self._update_actions()
             self.queue_changed.emit()

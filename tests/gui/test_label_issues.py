@@ -191,6 +191,52 @@ def test_a_window_opened_on_the_queue_settles(make_window, qtbot, planted):
     assert win.label_issues.has_entries()
 
 
+def test_reopening_while_the_queue_loads_leaves_nothing_stale(make_window, qtbot, planted, monkeypatch):
+    """File > Open recent, twice, while the stored issues are still being read: the view shows no row of
+    the queue it had (Space and N have nothing stale to act on), and the first read, cancelled when its
+    data set closes, does not call the view settled while the newer read is still going."""
+    import threading
+
+    from fashion_review.gui import label_issues as module
+
+    win = make_window()
+    li = open_issues(qtbot, win)
+    assert li.has_entries() and li.act_confirm.isEnabled()
+    read = module._load_job
+    gates: list[threading.Event] = []
+
+    def held(home, task=None):  # noqa: ANN001, ANN202 - reads once its gate opens (or its job is cancelled)
+        gate = threading.Event()
+        gates.append(gate)
+        while not gate.wait(0.01):
+            task.check()
+        return read(home, task)
+
+    monkeypatch.setattr(module, "_load_job", held)
+
+    def reopen() -> None:
+        win.recent_menu.aboutToShow.emit()  # what opening File > Open recent does
+        (a,) = [a for a in win.recent_menu.actions() if a.text() == "Bundled sample catalog"]
+        with qtbot.waitSignal(win.loaded, timeout=30000):
+            a.trigger()
+
+    reopen()
+    assert win.stack.currentWidget() is li.view
+    assert not li.is_settled() and not li.has_entries() and not li.act_confirm.isEnabled()
+    assert li.view.source.text() == "Reading the stored label issues…"
+    first = li._load_job.current
+    first_done = []
+    first.signals.finished.connect(lambda: first_done.append(True))
+    reopen()  # closing the data set cancels the first read; the second one is held
+    qtbot.waitUntil(lambda: bool(first_done), timeout=10000)
+    assert first.outcome == "cancelled" and len(gates) == 2
+    assert not li.is_settled() and not li.has_entries() and not li.act_next_issue.isEnabled()
+    gates[1].set()
+    qtbot.waitUntil(li.is_settled, timeout=10000)
+    assert li.has_entries() and li.act_confirm.isEnabled() and li.act_next_issue.isEnabled()
+    assert li.view.source.text().startswith(f"{S}: 6 in the queue")
+
+
 def test_confirmed_survives_a_restart(make_window, qtbot, planted):
     win = make_window()
     li = open_issues(qtbot, win)
