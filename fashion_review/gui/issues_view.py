@@ -359,6 +359,10 @@ class LabelIssuesView(QWidget):
         act.addWidget(self.confirm_button)
         act.addWidget(self.next_button)
         act.addStretch(1)
+        lay.addLayout(act)
+        # The bulk actions on a row of their own: on one row with the product's they made the window
+        # 1,440 pixels wide at least, wider than the 1,280-1,366 pixel screens of many laptops.
+        act = QHBoxLayout()
         act.addWidget(QLabel("Shown, unreviewed, score ≤"))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
@@ -373,6 +377,7 @@ class LabelIssuesView(QWidget):
         self.retrain_button = QPushButton("Retrain…")
         for b in (self.exclude_button, self.accept_all_button, self.retrain_button):
             act.addWidget(b)
+        act.addStretch(1)
         for b in (self.accept_button, self.confirm_button, self.next_button, self.exclude_button,
                   self.accept_all_button, self.retrain_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -46,6 +46,7 @@ from fashion_review.gui.jobs import SessionJobs
 from fashion_review.gui.model_control import Models
 from fashion_review.gui.parts import Parts
 from fashion_review.gui.selection import Picks
+from fashion_review.gui.screen import fit_to_screen
 from fashion_review.gui.session import Session, load_session
 from fashion_review.gui.settings import VIEWS, AppSettings, restore_window_layout, save_window_layout
 from fashion_review.gui.thumbnails import Thumbnails, cache_loader, jpeg_loader
@@ -74,7 +75,7 @@ class MainWindow(QMainWindow):
         #: Replaces ``training.predict.predict`` in the prediction worker (tests); None: the real one.
         self.predict_fn = None
         self.setWindowTitle("Fashion Review")
-        self.resize(1440, 900)
+        fit_to_screen(self, 1440, 900)
 
         # Model, views, panels.
         self.model = CatalogModel(self)

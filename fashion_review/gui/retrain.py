@@ -67,6 +67,7 @@ from fashion_review.gui.retrain_jobs import (
     missing_parts,
     registry_runs,
 )
+from fashion_review.gui.screen import fit_to_screen
 from fashion_review.tasks import Cancelled, Progress
 from fashion_review.text import plural
 from fashion_review.training.compare import (  # noqa: F401 (re-exported: the dialog's headless parts)
@@ -241,7 +242,7 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.curves, 3)
         layout.addWidget(results, 0)
         layout.addLayout(buttons)
-        self.resize(1040, 900)
+        fit_to_screen(self, 1040, 900)
 
         self.heads_radio.toggled.connect(self._on_options_changed)
         self.recipe_combo.currentIndexChanged.connect(self._on_recipe_changed)

@@ -463,3 +463,18 @@ def test_retrain_dialog_opens_from_the_models_menu(make_window, qtbot):
     qtbot.waitExposed(dlg)
     assert dlg.isVisible() and dlg.ds is win.session.ds
     dlg.close()
+
+
+def test_the_window_fits_a_laptop_screen_in_every_view(make_window, qtbot):
+    """Opened on a screen smaller than its 1,440 x 900 default (the offscreen test screen), the window is
+    cut to the screen's height, and in every view (View menu) its narrowest is under 1,280 pixels (a
+    laptop screen): the label-issue view's bulk buttons once made it 1,440 wide at least."""
+    win = make_window()
+    free = win.screen().availableGeometry()
+    assert free.height() < 900  # the premise: a screen smaller than the default
+    assert win.height() <= free.height()
+    for name, action in win.act_views.items():
+        action.trigger()
+        assert win.view_name == name
+        qtbot.wait(10)
+        assert win.minimumSizeHint().width() <= 1280 - 16, (name, win.minimumSizeHint())
