@@ -1,6 +1,6 @@
 """Weightings of the combined label-issue score side by side, on planted flips and on real errors.
 
-    python benchmarks/queue_weightings.py --home H [--real-home R --verdicts CSV [CSV ...]]
+    python benchmarks/queue_weightings.py --home H [--real-home R --verdicts CSV [CSV ...]] [--name-weights W ...]
 
 ``--home``: the home of a ``benchmarks/label_issues.py`` run whose plant, baseline and find steps
 ran (``H/planted``): precision@k (k = the planted flips) and AUROC of the combined articleType score
@@ -32,7 +32,8 @@ S = "articleType"
 DEFECTS = ("wrong label", "wrong photo")
 
 
-def variants() -> dict[str, dict[str, float]]:
+def variants(name_weights: tuple[float, ...] = ()) -> dict[str, dict[str, float]]:
+    """The weightings compared; ``name_weights``: the shipped one with the name signal's weight set to each."""
     from fashion_review.review.queue import WEIGHTS
 
     return {
@@ -42,6 +43,8 @@ def variants() -> dict[str, dict[str, float]]:
         "image 1, no look-alikes": {**WEIGHTS, "image": 1.0, "neighbours": 0.0},
         "image 0.67, look-alikes 0.33 (shared)": {**WEIGHTS, "image": 0.67, "neighbours": 0.33},
         "image 0.5, look-alikes 0.5 (shared)": {**WEIGHTS, "image": 0.5, "neighbours": 0.5},
+        **{f"name {w:g} (shipped: {WEIGHTS['name']:g})": {**WEIGHTS, "name": w} for w in name_weights},
+        "image alone (every other weight 0)": {**{k: 0.0 for k in WEIGHTS}, "image": 1.0},
     }
 
 
@@ -66,7 +69,7 @@ def planted(home: Path, args) -> None:  # noqa: ANN001
 
     flips = _flips(home)
     k = len(flips)
-    ws = variants()
+    ws = variants(tuple(args.name_weights))
     res = {}
     others = {}
     for kind, stored, eff in _stored_kinds(home, args):
@@ -96,7 +99,7 @@ def _not_planted_in_top(tables: dict[str, pd.DataFrame], score: pd.Series, truth
     return len(fp), int((img & name).sum()), int((img & ~name).sum()), int((~img & name).sum()), int((~img & ~name).sum())
 
 
-def real(home: Path, verdict_files: list[Path], data: Path) -> None:
+def real(home: Path, verdict_files: list[Path], data: Path, name_weights: tuple[float, ...] = ()) -> None:
     from fashion_review.data import open_dataset
     from fashion_review.review.issues import latest_issues
 
@@ -113,7 +116,7 @@ def real(home: Path, verdict_files: list[Path], data: Path) -> None:
         eff = ds.effective()
     finally:
         ds.close()
-    ws = variants()
+    ws = variants(name_weights)
     _, scores = _scores(stored, eff, ws)
     print(f"real: the top 100 of the original catalog's articleType queue ({stored.label}); "
           f"{len(known):,} products judged in {', '.join(str(f) for f in verdict_files)}")
@@ -141,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", default="heads")
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--name-weights", type=float, nargs="*", default=[],
+                    help="also the shipped weighting with the name signal's weight set to each of these")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     print(f"# combined-score weightings ({time.strftime('%Y-%m-%d %H:%M')})")
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FASHION_REVIEW_HOME"] = str(args.home)
         planted(Path(args.home), args)
     if args.real_home:
-        real(Path(args.real_home), [Path(f) for f in args.verdicts], Path(args.data))
+        real(Path(args.real_home), [Path(f) for f in args.verdicts], Path(args.data), tuple(args.name_weights))
     return 0
 
 
