@@ -378,6 +378,7 @@ class LabelIssues(QObject):
 
         if self._find_dialog is not None and self._find_dialog.isVisible():
             self._find_dialog.raise_()
+            self._find_dialog.activateWindow()
             return self._find_dialog
         session = self.w.session
         dlg = FindIssuesDialog(session.ds, self.w, device=self.w.models.device_name())
@@ -387,6 +388,10 @@ class LabelIssues(QObject):
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.destroyed.connect(lambda *_: setattr(self, "_find_dialog", None))
         dlg.show()
+        dlg.raise_()
+        # The keys go to it: Enter is its Find, not the queue's "accept the suggestion" behind it (under
+        # X without a window manager to focus a new window, Enter relabelled the queue's product).
+        dlg.activateWindow()
         self._find_dialog = dlg
         return dlg
 

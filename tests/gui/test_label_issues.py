@@ -312,6 +312,44 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
     dlg.close()
 
 
+def test_enter_in_the_find_dialog_finds_and_changes_no_label(make_window, qtbot, monkeypatch, store_of, planted):
+    """Ctrl+Shift+I in the queue, then Enter: the keys go to the dialog (its default button, Find), not to
+    the queue behind it, where Enter accepts the current product's suggestion.  The offscreen platform
+    activates every window shown; under X without a window manager (QT_QPA_PLATFORM=xcb on Xvfb), where
+    the dialog once opened without the keys, this fails if the dialog does not ask for them."""
+    from PySide6.QtWidgets import QApplication
+
+    import fashion_review.gui.issues_find as finder
+    from fashion_review.tasks import Cancelled
+
+    started = []
+
+    def held_job(ds, *, mode, folds, epochs, task=None):  # noqa: ANN001, ANN202 - runs until cancelled
+        import time
+
+        started.append(mode)
+        while not task.cancelled:
+            time.sleep(0.01)
+        raise Cancelled()
+
+    monkeypatch.setattr(finder, "find_job", held_job)
+    win = make_window()
+    li = open_issues(qtbot, win)
+    before = store_of(win).count()
+    win.activateWindow()  # the window has the keys (under X without a window manager, nothing gives it them)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
+    key(qtbot, li, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    dlg = li._find_dialog
+    assert dlg is not None and dlg.isVisible()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dlg, timeout=5000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    assert store_of(win).count() == before  # no label changed behind the dialog
+    with qtbot.waitSignal(dlg._job.current.signals.finished, timeout=10000):
+        dlg.cancel_button.click()
+    dlg.close()
+
+
 def test_a_correction_in_the_grid_shows_in_the_queue(make_window, qtbot, planted):
     win = make_window()
     li = open_issues(qtbot, win)
