@@ -141,6 +141,10 @@ def sample_with_lite_run(sample_dir: Path, activate: bool = True):
     return ds, run
 
 
+#: When the test reference model says it was trained (before any import of it).
+REFERENCE_TRAINED = "2026-12-02T02:20:30+0000"
+
+
 def make_reference_folder(folder, ds, *, seen_ids=(), wrong_name_id=None, min_images=None):  # noqa: ANN001, ANN202
     """A small reference folder as scripts/train_reference.py writes it, from an untrained model."""
     from fashion_review.modeling import make_model
@@ -153,7 +157,7 @@ def make_reference_folder(folder, ds, *, seen_ids=(), wrong_name_id=None, min_im
     reference.write_weights(folder / reference.WEIGHTS_FILE, model)
     record = {"id": "test-lite", "recipe": recipe.to_dict(), "schemes": list(recipe.schemes), "classes": classes,
               "image_size": None, "metrics": {"articleType": {"test_accuracy": 0.9}},
-              "trained_on": {"data_set": "a test"}}
+              "trained_on": {"data_set": "a test"}, "created": REFERENCE_TRAINED}
     (folder / reference.REFERENCE_FILE).write_text(json.dumps(record), encoding="utf-8")
     seen_ids = list(seen_ids)
     names = ds.catalog.df.loc[seen_ids, "productDisplayName"].to_numpy(dtype=object).copy()

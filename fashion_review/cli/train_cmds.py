@@ -275,7 +275,7 @@ def _run_row(run: Any, active_id: str | None) -> dict[str, Any]:
     return {
         "id": run.id, "active": run.id == active_id, "path": str(run.path), "recipe": run.recipe,
         "kind": run.kind, "schemes": run.schemes, "classes": {s: len(c) for s, c in run.classes.items()},
-        "image_size": run.image_size, "created": run.created,
+        "image_size": run.image_size, "created": run.created, "trained": run.trained,
         "corrections": run.record.get("data", {}).get("corrections"),
         "products": run.record.get("data", {}).get("products"),
         "metrics": run.metrics, "has_predictions": run.predictions_path.exists(),

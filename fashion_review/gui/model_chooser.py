@@ -76,6 +76,7 @@ def _local_time(created: str) -> str:
 def run_rows(fingerprint: str) -> list[RunRow]:
     """The data set's runs, newest first, the active one marked (reads run.json files only, no Keras)."""
     from fashion_review.training import registry
+    from fashion_review.training.reference import is_reference
 
     runs = registry.list_runs(fingerprint)
     active = registry.active_run(fingerprint)
@@ -93,7 +94,7 @@ def run_rows(fingerprint: str) -> list[RunRow]:
                 acc[s] = (float(m["val_accuracy"]), "val")
         recipe = r.recipe or "?"
         rows.append(RunRow(
-            id=r.id, recipe=recipe, trained=_local_time(r.created),
+            id=r.id, recipe=recipe, trained=_local_time(r.trained) + (" (reference)" if is_reference(r) else ""),
             corrections=int(corrections) if isinstance(corrections, int) else None, accuracy=acc,
             has_predictions=r.predictions_path.is_file(), active=active is not None and active.id == r.id,
             parent=str(rec.get("parent") or ""), untrained=bool(rec.get("untrained")), run=r))

@@ -106,7 +106,17 @@ class RunInfo:
 
     @property
     def created(self) -> str:
+        """When this run was written to this registry (for an imported reference model: imported)."""
         return str(self.record.get("created", ""))
+
+    @property
+    def trained(self) -> str:
+        """When its model was trained: :attr:`created`, or for an imported reference model the date
+        its own record gives (it was trained elsewhere, before it was imported here)."""
+        ref = self.record.get("reference")
+        if isinstance(ref, dict) and ref.get("created"):
+            return str(ref["created"])
+        return self.created
 
     @property
     def metrics(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fashion_review.cli import main
 
 pytest.importorskip("keras")
 
-from _model_fixtures import make_reference_folder  # noqa: E402
+from _model_fixtures import REFERENCE_TRAINED, make_reference_folder  # noqa: E402
 
 
 @pytest.fixture
@@ -49,6 +49,13 @@ def test_import_marks_the_run_and_says_what_it_has_seen(tiny_reference):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=1e-3)
     assert reference.import_reference(ds).id == run.id  # once per data set
     assert len(registry.list_runs(ds.fingerprint)) == 1
+    # trained elsewhere before the import: its date is its own, in the registry and in Choose model
+    # (which showed the import's time as "Trained")
+    assert run.trained == REFERENCE_TRAINED and run.created != REFERENCE_TRAINED
+    from fashion_review.gui.model_chooser import run_rows
+
+    (row,) = run_rows(ds.fingerprint)
+    assert row.trained == "2026-12-02 02:20 (reference)"
 
 
 def test_predict_without_a_run_uses_the_reference_when_the_catalog_has_none(tiny_reference, tiny_catalog, capsys):
