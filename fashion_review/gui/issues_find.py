@@ -94,6 +94,7 @@ class FindIssuesDialog(QDialog):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         self.eta = QLabel("")
+        self.eta.setWordWrap(True)  # after a search it holds the long description of what was found
         lay.addWidget(self.eta)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

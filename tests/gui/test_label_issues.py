@@ -309,6 +309,10 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
         dlg.start_button.click()
     assert win.view_name == "issues"
     assert li.stored.mode == "heads" and "heads mode" in li.view.source.text()
+    # what was found is said in lines that wrap: the dialog once grew past the screen's edge to fit
+    # the long "heads mode: …" description on one line, its Close button out of reach
+    assert dlg.eta.text() == li.stored.label and len(li.stored.label) > 100
+    assert dlg.minimumSizeHint().width() <= 600 and dlg.width() <= 600  # it opens 560 wide
     dlg.close()
 
 
