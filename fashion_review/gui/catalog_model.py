@@ -380,7 +380,9 @@ class CatalogModel(QAbstractTableModel):
                 return ", ".join(parts)
             if k == "score":
                 v = a[col("score", s)][p]
-                return "" if np.isnan(v) else f"{v:.2f}"
+                if not np.isnan(v):
+                    return f"{v:.2f}"
+                return "—" if self._unknown_class(p, s) else ""
             return None
         if role == PID_ROLE:
             return int(self._ids[p])
@@ -429,6 +431,14 @@ class CatalogModel(QAbstractTableModel):
             return None
         return None
 
+    def _unknown_class(self, p: int, s: str) -> bool:
+        """Whether product ``p`` is predicted but its ``s`` label is a class the model does not know
+        (its review score is then NaN, as for a product with no prediction or no label)."""
+        a = self._arr
+        given = a[col("given", s)][p]
+        return bool(a[col("pred", s)][p]) and isinstance(given, str) and bool(given) \
+            and bool(np.isnan(a[col("score", s)][p]))
+
     def _tooltip(self, p: int, c: Column) -> str:
         a = self._arr
         pid = int(self._ids[p])
@@ -440,6 +450,9 @@ class CatalogModel(QAbstractTableModel):
         pred = a[col("pred", s)][p]
         if pred:
             lines.append(f"predicted: {_html(pred)} ({a[col('conf', s)][p]:.0%})")
+        if c.key == "score" and self._unknown_class(p, s):
+            lines.append(f"no review score: the model does not know the class {_html(given)} (its class filter "
+                         "dropped it, or it is a curator's new one), so it cannot say how likely that label is")
         if a["corrected"][p] or a[EXCLUDED][p]:
             note = self.correction_note(pid) if self.correction_note is not None else ""
             if note:

@@ -478,3 +478,30 @@ def test_the_window_fits_a_laptop_screen_in_every_view(make_window, qtbot):
         assert win.view_name == name
         qtbot.wait(10)
         assert win.minimumSizeHint().width() <= 1280 - 16, (name, win.minimumSizeHint())
+
+
+def test_a_label_the_model_does_not_know_has_no_score_and_says_why(make_window):
+    """The table's review score of a product whose label is a class the model does not know (dropped by
+    its class filter: Flats in the shared data set) was a blank cell, as if nothing were predicted."""
+    from PySide6.QtCore import Qt
+
+    win = make_window()
+    m = win.model
+    classes = set(win.session.table.predictions.classes[m.scheme])
+    score_col = [c.key for c in m.columns].index("score")
+    unknown = known = None
+    for r in range(m.rowCount()):
+        label = m.data(m.index(r, 0), GIVEN_ROLE)
+        if not label or not m.data(m.index(r, 0), PRED_ROLE):
+            continue
+        if label not in classes and unknown is None:
+            unknown = (r, label)
+        elif label in classes and known is None:
+            known = r
+    assert unknown is not None and known is not None  # the sample has classes under the model's threshold
+    r, label = unknown
+    cell = m.index(r, score_col)
+    assert m.data(cell, Qt.ItemDataRole.DisplayRole) == "—"
+    assert f"does not know the class {label}" in m.data(cell, Qt.ItemDataRole.ToolTipRole)
+    assert float(m.data(m.index(known, score_col), Qt.ItemDataRole.DisplayRole)) >= 0.0
+    assert "does not know" not in m.data(m.index(known, score_col), Qt.ItemDataRole.ToolTipRole)
