@@ -483,8 +483,6 @@ def test_the_window_fits_a_laptop_screen_in_every_view(make_window, qtbot):
 def test_a_label_the_model_does_not_know_has_no_score_and_says_why(make_window):
     """The table's review score of a product whose label is a class the model does not know (dropped by
     its class filter: Flats in the shared data set) was a blank cell, as if nothing were predicted."""
-    from PySide6.QtCore import Qt
-
     win = make_window()
     m = win.model
     classes = set(win.session.table.predictions.classes[m.scheme])
