@@ -32,11 +32,15 @@ def cmd_find(args: argparse.Namespace) -> int:
     epochs = args.epochs if args.epochs is not None else (DEFAULT_EPOCHS if args.mode == "cv" else HEADS_EPOCHS)
     ds = open_from_args(args)
     try:
+        if args.mode == "heads":  # as predict: a catalog with no model at all gets the reference model
+            from fashion_review.cli.train_cmds import _default_run
+
+            _default_run(ds, reference_fallback=True)
         if not args.json:
             plan = f"{plural(args.folds, 'fold')} x {plural(epochs, 'epoch')}"
             what = (f"{plan} of {args.recipe}, averaged with the active model's probabilities if there is one"
                     if args.mode == "cv" else
-                    f"heads mode: {plan} of fresh heads on the active model's backbone (not fully out of sample)")
+                    f"heads mode: {plan} of fresh heads on the active model's backbone")
             print(f"finding label issues: {what}; Ctrl+C cancels (nothing is written)", file=sys.stderr)
         task = _task(args.json)
         with _cancel_on_ctrl_c(task):
@@ -153,7 +157,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "catalog (xception-lite: 4 folds x 8 epochs take 40-100 minutes on a 2-core CPU, by its "
                         "speed), its image probabilities averaged with those of the active model if the catalog has "
                         "one that predicted it. Mode heads: cross-validated fresh heads on the active model's cached "
-                        "backbone features (minutes; the backbone saw most labels, so not fully out of sample). Also the name model "
+                        "backbone features (minutes; not fully out of sample where the backbone trained on the labels: "
+                        "the result says on how many; a catalog with no model at all gets the reference model, as "
+                        "with predict). Also the name model "
                         "of every scheme and the identical photos. Ctrl+C cancels; nothing half-written is kept.")
     add_data_args(f)
     f.add_argument("--mode", choices=MODES, default="cv", help="cv (default) or heads")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -131,11 +131,9 @@ class FindIssuesDialog(QDialog):
     def _update_estimate(self) -> None:
         folds, epochs = self.folds.value(), self.epochs.value()
         if self.mode.currentData() == "heads":
-            self.estimate.setText(
-                "Heads mode: minutes (the backbone's features are computed once per model and cached). <i>Not fully "
-                "out of sample: the active model's backbone trained on most of these labels; its results say "
-                "“heads mode”.</i>")
+            self._heads_estimate()
             return
+        self.start_button.setEnabled(not self.busy)
         gpu = self.device.upper().startswith("GPU")
         rate = LITE_GPU_RATE if gpu else LITE_CPU_RATE
         from fashion_review.gui.retrain import format_duration
@@ -147,6 +145,33 @@ class FindIssuesDialog(QDialog):
             f"<b>{format_duration(secs)}</b> on this {'GPU' if gpu else 'CPU'} (at {rate:,.0f} images/s), "
             f"about {format_duration(other)} on {'a 2-core CPU' if gpu else 'one GPU (a guess, not measured)'}. "
             + self._active_note())
+
+    def _heads_estimate(self) -> None:
+        """Heads mode stands on the active model: say how out of sample it is, or that there is none."""
+        from fashion_review.review.issues import heads_caveat
+        from fashion_review.training import registry
+        from fashion_review.training.crossval import backbone_trained_on
+
+        try:
+            run = registry.active_run(self.ds.fingerprint)
+        except Exception:  # noqa: BLE001 - said in the dialog; find says why again if it matters
+            run = None
+        if run is None:
+            self.estimate.setText(
+                "<b>Heads mode needs a model of this catalog</b> (its backbone's features): predict with the "
+                "reference model (Models menu) or train one first, or use cross-validation.")
+            self.start_button.setEnabled(False)
+            return
+        try:
+            eff = self.ds.effective()
+            ids = eff.index[(eff["has_image"] & ~eff["excluded"]).to_numpy()].to_numpy()
+            caveat = heads_caveat(backbone_trained_on(run, ids), len(ids))
+        except Exception:  # noqa: BLE001 - only for the note
+            caveat = heads_caveat(None, None)
+        self.estimate.setText(
+            f"Heads mode: minutes, on the backbone of {run.id} (its features are computed once and cached). "
+            f"<i>{caveat[0].upper() + caveat[1:]}; its results say “heads mode”.</i>")
+        self.start_button.setEnabled(not self.busy)
 
     def _active_note(self) -> str:
         """What mode cv averages its image probabilities with (see review.issues.StoredIssues.image_witness)."""
@@ -224,6 +249,14 @@ class FindIssuesDialog(QDialog):
         for w in (self.mode, self.folds, self.epochs, self.start_button):
             w.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self._update_estimate()  # heads mode may have no model to stand on
+
+    def changeEvent(self, event) -> None:  # noqa: ANN001, N802
+        # Coming back to the dialog (say after predicting with the reference model from the banner):
+        # what heads mode stands on may have changed.
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and not self.busy:
+            self._update_estimate()
+        super().changeEvent(event)
 
     def close_with_dataset(self) -> str:
         """Its data set is closing: stop the search (waiting for it), close the dialog, say what became of it."""

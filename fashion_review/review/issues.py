@@ -112,9 +112,10 @@ class StoredIssues:
     def label(self) -> str:
         """One line for the app and the CLI: where the probabilities come from and when."""
         m = self.meta
+        img = m.get("image") or {}
         if self.mode == "heads":
             how = (f"heads mode: {m.get('folds', '?')}-fold cross-validated heads on the backbone of "
-                   f"{m.get('run', '?')} (the backbone trained on most of these labels: not fully out of sample)")
+                   f"{m.get('run', '?')} ({heads_caveat(img.get('backbone_trained'), img.get('trained_products'))})")
         else:
             how = (f"{m.get('folds', '?')}-fold cross-validation, {m.get('recipe', '?')}, "
                    f"{m.get('epochs', '?')} epochs (out of sample)")
@@ -125,6 +126,16 @@ class StoredIssues:
     @property
     def last_seq(self) -> int:
         return int(self.meta.get("last_seq", 0))
+
+
+def heads_caveat(trained: int | None, total: int | None) -> str:
+    """How out of sample heads mode is: its backbone trained on ``trained`` of the ``total`` labels
+    the heads were cross-validated on (None: not known, as in results stored before this was)."""
+    if trained is None or total is None:
+        return "not known which of these labels the backbone trained on: not fully out of sample, as a rule"
+    if trained == 0:
+        return f"the backbone trained on none of these {total:,} products: out of sample"
+    return f"the backbone trained on {trained:,} of these {total:,} labels: not fully out of sample"
 
 
 def mix_probabilities(ids: np.ndarray, classes: list[str], probs: np.ndarray, other_ids: np.ndarray,

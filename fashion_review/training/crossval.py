@@ -13,9 +13,11 @@ Two ways, both plain functions with a :class:`~fashion_review.tasks.Task`:
   there at 417 images/s, 97 minutes measured at 195 (README, "Label issues").
 * :func:`heads_probabilities` (mode ``heads``): minutes.  The active model's backbone features
   (cached, :func:`fashion_review.training.heads.ensure_features`) stay; for each fold fresh heads
-  are trained on the other folds and predict the fold.  The backbone itself trained on most of
-  these labels, so the result is *not* fully out of sample: it is labelled "heads mode" wherever
-  it shows.
+  are trained on the other folds and predict the fold.  The backbone itself usually trained on
+  most of these labels, so the result is *not* fully out of sample: it is labelled "heads mode"
+  wherever it shows, with how many of the labels the backbone trained on
+  (:func:`backbone_trained_on`: none for the reference model on the bundled sample, which it was
+  trained without).
 
 A cancel raises Cancelled within one batch; the fold models live in a temp folder that is removed
 either way, so nothing half-made is left.  A process killed from outside cannot remove it: the next
@@ -61,6 +63,15 @@ class OutOfSample:
     probs: dict[str, np.ndarray]  # float32 (N, C)
     fold: np.ndarray  # fold of each id; -1: outside the training set (mean of the fold models)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def backbone_trained_on(run: Any, ids: np.ndarray) -> int | None:
+    """How many of ``ids`` ``run`` trained on (its ``split.csv``'s train part; for the reference
+    model, the products of this catalog it saw under the same id and name), None when unknown."""
+    from fashion_review.training.compare import trained_ids
+
+    seen = trained_ids(run)
+    return None if seen is None else int(np.isin(np.asarray(ids, np.int64), seen).sum())
 
 
 def _folds_of(data: Any, folds: int, seed: int) -> np.ndarray:
@@ -243,4 +254,4 @@ def heads_probabilities(ds: Any, *, folds: int = DEFAULT_FOLDS, epochs: int | No
         "folds": folds, "epochs": epochs, "min_images": mi, "limit": limit, "seed": seed,
         "features_computed": fstats.get("computed"), "seconds": round(time.monotonic() - t0, 1),
         "heads_seconds": round(time.monotonic() - t_heads, 1), "trained_products": int(len(data.ids)),
-        "outside_products": int(len(outside))})
+        "outside_products": int(len(outside)), "backbone_trained": backbone_trained_on(parent, data.ids)})

@@ -316,6 +316,53 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
     dlg.close()
 
 
+def test_find_dialog_heads_mode_says_what_it_stands_on(make_window, qtbot, monkeypatch, planted):
+    """Heads mode needs a model of the catalog: without one Find is off and the dialog says what to do.
+    With one it says how out of sample the heads are, from the model's own split: the reference model
+    on the sample trained on none of its products (its split is all "test"), where the dialog once said
+    "the backbone trained on most of these labels" whatever the model."""
+    import pandas as pd
+    from PySide6.QtWidgets import QApplication
+
+    from fashion_review.training import registry
+
+    win = make_window()
+    li = win.label_issues
+    qtbot.waitUntil(lambda: li.is_settled(), timeout=20000)
+    active = registry.active_run(win.session.ds.fingerprint)
+    ids = win.session.ds.effective().index.to_numpy()
+    pd.DataFrame({"id": ids, "part": "test"}).to_csv(active.path / registry.SPLIT_FILE, index=False)
+    with monkeypatch.context() as mp:
+        mp.setattr(registry, "active_run", lambda fp: None)  # a catalog with no model yet
+        li.act_find.trigger()  # Review > Find label issues…
+        dlg = li._find_dialog
+        dlg.mode.setCurrentIndex(1)  # heads mode
+        assert "Heads mode needs a model of this catalog" in dlg.estimate.text()
+        assert not dlg.start_button.isEnabled()
+        dlg.mode.setCurrentIndex(0)  # cross-validation needs none
+        assert dlg.start_button.isEnabled()
+        dlg.mode.setCurrentIndex(1)
+        assert not dlg.start_button.isEnabled()
+    # the model arrives (say from the banner's "Predict with the reference model"); coming back to the
+    # dialog says so
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
+    dlg.activateWindow()
+    qtbot.waitUntil(lambda: dlg.start_button.isEnabled(), timeout=5000)
+    text = dlg.estimate.text()
+    assert f"on the backbone of {active.id}" in text
+    assert "trained on none of these" in text and "out of sample" in text and "not fully" not in text
+    # a model that trained on some of them: how many, and not fully out of sample
+    eff = win.session.ds.effective()
+    usable = eff.index[(eff["has_image"] & ~eff["excluded"]).to_numpy()].to_numpy()
+    pd.DataFrame({"id": ids, "part": np.where(np.isin(ids, usable[:300]), "train", "test")}).to_csv(
+        active.path / registry.SPLIT_FILE, index=False)
+    dlg.mode.setCurrentIndex(0)
+    dlg.mode.setCurrentIndex(1)
+    assert f"trained on 300 of these {len(usable):,} labels: not fully out of sample" in dlg.estimate.text()
+    dlg.close()
+
+
 def test_enter_in_the_find_dialog_finds_and_changes_no_label(make_window, qtbot, monkeypatch, store_of, planted):
     """Ctrl+Shift+I in the queue, then Enter: the keys go to the dialog (its default button, Find), not to
     the queue behind it, where Enter accepts the current product's suggestion.  The offscreen platform

@@ -83,10 +83,30 @@ def test_find_on_the_sample(capsys, sample_dir, tmp_path):
     assert "baseColour:" in capsys.readouterr().out
 
 
-def test_find_says_what_it_runs_and_what_stops_it(capsys, sample_dir):
-    """Heads mode with no model on the catalog: the plan line first (singular where one), then why not."""
+def test_heads_mode_without_any_model_and_no_reference_says_what_to_do(capsys, sample_dir, monkeypatch):
+    from fashion_review.training import reference
+
+    monkeypatch.setattr(reference, "available", lambda *a, **k: False)  # an install without the reference model
     rc = main(["issues", "find", "--data", str(sample_dir), "--mode", "heads", "--folds", "2", "--epochs", "1"])
     err = capsys.readouterr().err
     assert rc != 0
+    assert "no model trained on this catalog yet and no reference model shipped with this install" in err
+    assert "fashion-review train --activate" in err
+
+
+@pytest.mark.slow
+def test_heads_mode_on_a_catalog_with_no_model_uses_the_reference_model_and_says_how_out_of_sample(
+        capsys, sample_dir):
+    """As predict does; the reference model was trained without the sample's products, so its heads
+    mode is out of sample there, and the result says so instead of "not fully out of sample"."""
+    from fashion_review.training import reference
+
+    rc = main(["issues", "find", "--data", str(sample_dir), "--mode", "heads", "--folds", "2", "--epochs", "1",
+               "--limit", "80", "--batch-size", "16"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "using the reference model shipped with the app" in err
     assert "finding label issues: heads mode: 2 folds x 1 epoch of fresh heads" in err
-    assert "heads mode needs an active model" in err
+    assert f"heads on the backbone of {reference.RUN_PREFIX}" in out
+    assert "the backbone trained on none of these 80 products: out of sample" in out
+    assert "not fully out of sample" not in out

@@ -122,6 +122,17 @@ def test_heads_mode_is_cross_validated_and_says_so(tiny_ds, in_tiny_home, traine
     for p in oos.probs.values():
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-4)
     assert (features_dir(tiny_ds.home, trained_run.id) / "meta.json").exists()  # the backbone ran once, cached
+    # how out of sample it is: the run's own train part, counted among the products the heads saw
+    from fashion_review.review.issues import heads_caveat
+    from fashion_review.training.registry import read_split
+
+    split = read_split(trained_run)
+    in_train = set(split.index[split.to_numpy() == "train"])
+    labelled = oos.ids[oos.fold >= 0]
+    n = sum(int(i) in in_train for i in labelled)
+    assert 0 < n < len(labelled) and oos.info["backbone_trained"] == n
+    assert heads_caveat(n, len(labelled)) == (
+        f"the backbone trained on {n:,} of these {len(labelled):,} labels: not fully out of sample")
 
 
 def test_heads_mode_without_a_model_says_what_to_do(tiny_ds, in_tiny_home, monkeypatch):
