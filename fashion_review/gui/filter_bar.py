@@ -182,6 +182,24 @@ class FilterBar(QWidget):
         self.count = QLabel("")
         self.count.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        # A filter to chosen products (similar products, a batch of the history, a class pair's
+        # products) has no widget of its own: this says it is on and takes it off.  Without it the
+        # grid showed "49 of 1,052 products" with every filter at Any once the status bar's note was gone.
+        self.only = QLabel("")
+        self.only.setObjectName("only_ids")
+        self.only.setStyleSheet("#only_ids { background: #e4eefb; border: 1px solid #9bb7e0; border-radius: 3px; "
+                                "padding: 1px 6px; }")
+        self.only_clear = QToolButton()
+        self.only_clear.setText("✕")
+        self.only_clear.setAutoRaise(True)
+        self.only_clear.setToolTip("Show the other products again (keeps the other filters)")
+        self.only_group = QWidget()
+        og = QHBoxLayout(self.only_group)
+        og.setContentsMargins(0, 0, 0, 0)
+        og.setSpacing(2)
+        og.addWidget(self.only)
+        og.addWidget(self.only_clear)
+        self.only_group.hide()
 
         def group(*widgets: QWidget, spacing: int = 4) -> QWidget:
             w = QWidget()
@@ -202,7 +220,7 @@ class FilterBar(QWidget):
         lay.addWidget(group(QLabel("Confidence"), self.conf_lo, dash, self.conf_hi))
         lay.addWidget(self.search)
         lay.addWidget(group(self.disagree, self.corrected, self.excluded, self.duplicates, self.colour, spacing=10))
-        lay.addWidget(group(self.clear_button, self.count, spacing=14))
+        lay.addWidget(group(self.clear_button, self.count, self.only_group, spacing=14))
 
         self.scheme.currentIndexChanged.connect(self._on_scheme)
         for box in (self.given, self.predicted):
@@ -215,6 +233,7 @@ class FilterBar(QWidget):
         self.conf_hi.valueChanged.connect(self._changed_now)
         self.search.textChanged.connect(self._changed_later)
         self.clear_button.clicked.connect(self.clear)
+        self.only_clear.clicked.connect(self.clear_ids)
         # Enter in any of the bar's fields applies the filter; the window's Enter shortcut (accept
         # the prediction) never sees it, whichever product is selected behind the bar.
         for w in self.findChildren(QWidget):
@@ -271,6 +290,7 @@ class FilterBar(QWidget):
             text=self.search.text(),
             ids=self._filter.ids,
             ranked=self._filter.ranked,
+            ids_note=self._filter.ids_note,
             duplicates=self.duplicates.isChecked(),
             colour_disagrees=self.colour.isChecked(),
         )
@@ -305,6 +325,7 @@ class FilterBar(QWidget):
         finally:
             del blockers
         self._filter = flt
+        self._show_only(flt)
         if scheme_moved:
             self.scheme_changed.emit(flt.scheme)
         if emit:
@@ -312,6 +333,17 @@ class FilterBar(QWidget):
 
     def clear(self) -> None:
         self.set_filter(Filter(scheme=self.scheme.currentData() or "articleType"))
+
+    def clear_ids(self) -> None:
+        """Take off the filter to chosen products only (the ✕ beside it); the other filters stay."""
+        self.set_filter(self.filter().replace(ids=None, ranked=False, ids_note=""))
+
+    def _show_only(self, flt: Filter) -> None:
+        if flt.ids is None:
+            self.only_group.hide()
+            return
+        self.only.setText("Only " + (flt.ids_note or plural(len(flt.ids), "chosen product")))
+        self.only_group.show()
 
     def commit(self) -> None:
         """Apply what is typed now (Return in one of the bar's fields)."""

@@ -483,7 +483,8 @@ class Lookalikes(QObject):
             return False
         ids = [pid] + [n.id for n in self.index.query(pid, SHOW_K)]
         w.model.sort(-1)  # ranked: nearest first, not by a column
-        w.filter_bar.set_filter(Filter(scheme=w.model.scheme, ids=tuple(ids), ranked=True))
+        w.filter_bar.set_filter(Filter(scheme=w.model.scheme, ids=tuple(ids), ranked=True,
+                                       ids_note=f"product {pid} and the {len(ids) - 1} most like it"))
         w.set_view("grid")
         w.select_pids([pid], pid)
         w.statusBar().showMessage(f"Product {pid} and the {len(ids) - 1} products most like it, nearest first "

@@ -39,7 +39,7 @@ class Filter:
     probability, inclusive (products without a prediction drop out once a bound is set);
     ``text``: words that must all occur in the id or name (case-insensitive); ``ids``: only
     these products (``ranked``: shown in the order of ``ids``, e.g. similar products, nearest
-    first); ``duplicates``: only products with a duplicate photo (the table's ``duplicate_group``
+    first; ``ids_note``: what they are, in words, for the filter bar); ``duplicates``: only products with a duplicate photo (the table's ``duplicate_group``
     column, -1 for none); ``colour_disagrees``: only products whose colour palette disagrees with
     their ``baseColour`` (the table's ``colour_disagrees`` column).  The last two keep nothing
     until those columns exist.
@@ -56,6 +56,7 @@ class Filter:
     text: str = ""
     ids: tuple[int, ...] | None = field(default=None, repr=False)
     ranked: bool = False
+    ids_note: str = ""  # what the ``ids`` are, in words ("product 54924 and the 48 most like it")
     duplicates: bool = False
     colour_disagrees: bool = False
 
@@ -99,7 +100,7 @@ class Filter:
         if self.colour_disagrees:
             out.append("colour disagrees with baseColour")
         if self.ids is not None:
-            out.append(f"{len(self.ids)} chosen products")
+            out.append(self.ids_note or f"{len(self.ids)} chosen products")
         return ", ".join(out) if out else "all products"
 
 

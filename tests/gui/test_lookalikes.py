@@ -75,6 +75,17 @@ def test_key_s_filters_the_grid_to_the_neighbours_ranked(window, qtbot):
     qtbot.waitUntil(lambda: len(rows_of(win)) == len(expected), timeout=5000)
     assert rows_of(win).tolist() == expected  # ranked, nearest first, the product itself first
     assert win.current_pid() == pid
+    # The filter bar says why only these are shown, after the status bar's note is gone: every other
+    # filter is at Any; and its ✕ takes this one off, keeping the others.
+    bar = win.filter_bar
+    assert bar.only_group.isVisible() and bar.only.text() == f"Only product {pid} and the 48 most like it"
+    bar.disagree.setChecked(True)
+    shown_disagreeing = len(rows_of(win))
+    assert bar.only_group.isVisible() and shown_disagreeing <= len(expected)
+    qtbot.mouseClick(bar.only_clear, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not bar.only_group.isVisible(), timeout=5000)
+    assert bar.filter().ids is None and bar.filter().describe() == "disagreements"
+    assert len(rows_of(win)) > shown_disagreeing  # the disagreements of the whole catalog
     win.filter_bar.clear()
     qtbot.waitUntil(lambda: len(rows_of(win)) == len(win.session.table), timeout=5000)
     # The same through the menu action, from another product.
