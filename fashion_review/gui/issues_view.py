@@ -113,6 +113,8 @@ def status_of(row: pd.Series) -> str:
         return "label is right"
     if bool(row.get("corrected", False)):
         return "corrected"
+    if bool(row.get("excluded", False)):
+        return "excluded"  # from training
     return ""
 
 

@@ -227,7 +227,8 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
 
     ``table`` columns: ``given``, ``score``, ``flagged`` (score <= threshold), ``kind``,
     ``signals`` (the kinds that fired, comma-separated), ``suggestion``, ``suggestions`` (up to 3,
-    "|"-separated), ``reasons`` (words), ``confirmed``, ``corrected``, ``reviewed``, and every
+    "|"-separated), ``reasons`` (words), ``confirmed``, ``corrected``, ``reviewed``, ``excluded``
+    (from training: acted on, the label still in doubt, so not reviewed), and every
     signal's own columns.  Suggestions and reasons are filled for flagged products only.
     """
     marks = marks or ReviewMarks({}, set())
@@ -243,6 +244,9 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     t["confirmed"] = conf_label == glab
     t["corrected"] = np.isin(ids, np.fromiter(marks.corrected, dtype=np.int64, count=len(marks.corrected)))
     t["reviewed"] = t["confirmed"].to_numpy() | t["corrected"].to_numpy()
+    # excluded from training (by hand, or in bulk from the queue): still in doubt, but acted on
+    t["excluded"] = (effective["excluded"].reindex(ids).fillna(False).to_numpy(dtype=bool)
+                     if "excluded" in effective.columns else np.zeros(n, dtype=bool))
     kind = np.full(n, "label", dtype=object)
     suggestion = np.full(n, "", dtype=object)
     suggestions = np.full(n, "", dtype=object)

@@ -54,6 +54,13 @@ def key(qtbot, li, k, modifier=Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(li.view.table, k, modifier)
 
 
+def status_cells(li) -> dict[int, str]:
+    """The queue's status column as shown, by product id."""
+    m = li.view.model
+    col = [m.headerData(c, Qt.Orientation.Horizontal) for c in range(m.columnCount())].index("status")
+    return {int(p): m.data(m.index(r, col)) for r, p in enumerate(queue_ids(li))}
+
+
 def queue_ids(li) -> list[int]:
     return li.view.model.pids(np.arange(li.view.model.rowCount())).tolist()
 
@@ -171,6 +178,10 @@ def test_bulk_exclude_and_accept_above_threshold_then_retrain(make_window, qtbot
     with qtbot.waitSignal(win.corrected):
         li.view.exclude_button.click()
     assert set(planted["tshirts"]) <= store.excluded_ids() and planted["heels"] not in store.excluded_ids()
+    # the queue shows what was done to them (they stay: their labels are still in doubt)
+    qtbot.waitUntil(lambda: status_cells(li).get(planted["tshirts"][0]) == "excluded", timeout=5000)
+    cells = status_cells(li)
+    assert all(cells[p] == "excluded" for p in planted["tshirts"]) and cells[planted["heels"]] == ""
     li.view.threshold.setValue(0.1)
     with qtbot.waitSignal(win.corrected):
         li.view.accept_all_button.click()
