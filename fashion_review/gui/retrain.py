@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -85,10 +86,14 @@ from fashion_review.training.compare import (  # noqa: F401 (re-exported: the di
     size_text,
 )
 
+#: The before / after tab's name; what its figures count is RESULTS_NOTE, in a label that wraps (the
+#: whole text was once a group box's title, which does not wrap: the dialog grew to 1,639 pixels after
+#: a retraining, its buttons off a laptop screen).
+RESULTS_TITLE = "Before / after"
 #: What the before / after figures count, in the words the confusion view and `evaluate` use.
-RESULTS_TITLE = ("Before / after: accuracy on the new model's test part, today's labels, over the products neither "
-                 "model trained on (both scored on the same ones, so the earlier model's figure can differ from what "
-                 "\"fashion-review evaluate\" reports for it: that counts its own test part)")
+RESULTS_NOTE = ("Accuracy on the new model's test part, today's labels, over the products neither model trained on "
+                "(both scored on the same ones, so the earlier model's figure can differ from what "
+                "\"fashion-review evaluate\" reports for it: that counts its own test part).")
 #: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
@@ -210,13 +215,21 @@ class RetrainDialog(QDialog):
         self.comparison_label.setObjectName("comparison_label")
         self.comparison_label.setWordWrap(True)
         self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        results = QGroupBox(RESULTS_TITLE)
+        results = QWidget()  # the tab's name is its title
         rl = QVBoxLayout(results)
+        self.results_note = QLabel(RESULTS_NOTE)
+        self.results_note.setWordWrap(True)
+        rl.addWidget(self.results_note)
         rl.addWidget(self.results_table)
         rl.addWidget(self.comparison_label)
         rl.addWidget(self.changes_label)
         self.results_box = results
-        results.hide()
+        # The curves and the before / after share one place, a tab each: stacked, on a laptop screen
+        # (768 pixels) the results squeezed the curves to a 40-pixel strip and clipped the options' text.
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(self.curves, "Training curves")
+        self.lower_tabs.addTab(results, RESULTS_TITLE)
+        self.lower_tabs.setTabEnabled(1, False)
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -239,9 +252,10 @@ class RetrainDialog(QDialog):
         layout.addWidget(top, 4)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
-        layout.addWidget(self.curves, 3)
-        layout.addWidget(results, 0)
+        layout.addWidget(self.lower_tabs, 3)
         layout.addLayout(buttons)
+        # the options' wrapped lines are not squeezed when the results come (they were, clipped)
+        top.setMinimumHeight(top.sizeHint().height())
         fit_to_screen(self, 1040, 900)
 
         self.heads_radio.toggled.connect(self._on_options_changed)
@@ -391,7 +405,8 @@ class RetrainDialog(QDialog):
         self.outcome = None
         self._activated = False
         self.curves.clear()
-        self.results_box.hide()
+        self.lower_tabs.setCurrentIndex(0)
+        self.lower_tabs.setTabEnabled(1, False)
         self.activate_button.hide()
         self.progress_bar.setValue(0)
         self.status_label.setText("Starting ...")
@@ -488,7 +503,8 @@ class RetrainDialog(QDialog):
             self.changes_label.setText("Classes whose recall changed most:<br>" + "<br>".join(lines))
         else:
             self.changes_label.setText("No earlier model to compare with." if outcome.parent is None else "")
-        self.results_box.show()
+        self.lower_tabs.setTabEnabled(1, True)
+        self.lower_tabs.setCurrentIndex(1)
 
     def _ask_to_activate(self) -> None:
         o = self.outcome

@@ -226,7 +226,7 @@ class Comparison:
 
     def text(self) -> str:
         """One paragraph: on how many products, what was left out, what was not counted."""
-        out = [f"scored on {self.products:,} test product(s) that neither model trained on"]
+        out = [f"scored on {plural(self.products, 'test product')} that neither model trained on"]
         reasons = {"trained_by_parent": "the earlier model trained on them",
                    "no_image": "no image that decodes"}
         gone = [f"{n:,} left out ({reasons.get(k, k)})" for k, n in self.left_out.items() if n]

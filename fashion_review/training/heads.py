@@ -18,7 +18,8 @@ feature extraction reports phase ``"features"``, head training ``"train"`` and `
 The parts (train / validation / test) are the parent run's own, from its ``split.csv``: the
 backbone trained on the parent's training products, so those must never land in the heads' test
 part, whatever the stored splits of this home say (a copied run, another home, deleted split
-files).  Products the parent never saw take the stored split's part.
+files).  Products the parent never saw take the stored split's part (for the reference model, whose
+split says "test" for every product it never saw, that is every "test" of its split).
 
 Every name of the feature cache and of the surgery is importable from here as before
 (``heads.split_model``, ``heads.ensure_features``, ``heads.FeatureCache`` ...).
@@ -208,7 +209,11 @@ def parts_from_parent(data: Any, parent: Any) -> int:
         raise ModelError(f"{exc}. Retraining its heads needs it: it says which products the backbone "
                          "trained on, which must stay out of the test part; train a full model instead") from None
     given = recorded.reindex(data.ids).to_numpy(dtype=object)
-    have = np.array([p in PARTS for p in given], dtype=bool)
+    # The reference model's split (training.reference.parts_for) says "test" for every product it
+    # never saw, not for a test part of this catalog: those take the stored split's part like any
+    # product the parent never saw (else on the bundled sample, which it never saw, nothing trains).
+    takes = ("train", "val") if parent.record.get("reference") else PARTS
+    have = np.array([p in takes for p in given], dtype=bool)
     parts = np.asarray(data.parts, dtype=object).astype(str).copy()
     parts[have] = given[have].astype(str)
     data.parts = parts

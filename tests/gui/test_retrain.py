@@ -113,6 +113,9 @@ def test_heads_retrain_to_completion_then_activate(dialog, env, qtbot):
         assert before != after, line
     assert len(dialog.curves.x) > 0  # the live curves got the training progress
     assert f"the new run {out.run.id} is in the registry, whole" in dialog.status_label.text()
+    # the results fit a laptop screen: the box's title once held the whole note, and a group box's title
+    # does not wrap (the dialog grew to 1,639 pixels, its buttons off the screen)
+    assert dialog.minimumSizeHint().width() <= 1280 - 16, dialog.minimumSizeHint()
     said = dialog.comparison_label.text()  # training/compare.py's words: on how many, what was not counted
     assert said == out.comparison_text() and said.startswith(f"Scored on {out.comparison.products:,} test product")
     assert "neither model trained on" in said
@@ -136,8 +139,8 @@ def test_full_retrain_to_completion(dialog, env, qtbot):
     assert set(out.after) == set(out.before) == set(run.schemes)
     assert dialog.results_table.item(0, 1).text().replace(",", "").isdigit()  # the test products counted
     assert dialog.results_table.item(0, 2).text().endswith("%")
-    assert "the new model's test part, today's labels" in dialog.results_box.title()
-    assert "neither model trained on" in dialog.results_box.title()
+    assert "the new model's test part, today's labels" in dialog.results_note.text()
+    assert "neither model trained on" in dialog.results_note.text()
     assert out.comparison is not None and dialog.comparison_label.text() == out.comparison_text()
     assert dialog.results_table.item(0, 1).text() == f"{out.after[out.accuracy_rows()[0][0]].total:,}"
     assert "is in the registry, whole" in dialog.status_label.text()

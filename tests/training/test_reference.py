@@ -111,3 +111,23 @@ def test_the_shipped_reference_model_on_the_bundled_sample(home_dir, sample_dir)
         assert accuracy["subCategory"] >= 0.85 and accuracy["gender_master"] >= 0.80, accuracy
     finally:
         ds.close()
+
+
+def test_retrain_heads_on_the_reference_model_trains_on_what_it_never_saw(tiny_reference):
+    """The reference's split says "test" for every product it never saw: retraining its heads once
+    found no product in the train part on the bundled sample (which it never saw) and stopped with
+    "nothing to train", in the app's Retrain dialog too.  Unseen products take the stored split's part;
+    the ones it trained on stay in training, out of the heads' test part."""
+    from fashion_review.training import reference, registry
+    from fashion_review.training.heads import retrain_heads
+
+    ds, folder, seen, model = tiny_reference
+    run = reference.import_reference(ds)
+    res = retrain_heads(ds, run, epochs=1, batch_size=8)
+    split = registry.read_split(res.run)
+    trained_by_reference = seen[:-1]  # the last one's name differs: another product under that id
+    in_split = [i for i in trained_by_reference if i in split.index]
+    assert in_split and (split[in_split] == "train").all()  # never in the heads' test part
+    stored = split.drop(in_split)
+    assert (stored == "train").sum() > 0 and (stored == "test").sum() > 0  # the stored split's parts
+    assert res.parts["train"] > len(in_split)
