@@ -212,7 +212,9 @@ def parts_from_parent(data: Any, parent: Any) -> int:
     # The reference model's split (training.reference.parts_for) says "test" for every product it
     # never saw, not for a test part of this catalog: those take the stored split's part like any
     # product the parent never saw (else on the bundled sample, which it never saw, nothing trains).
-    takes = ("train", "val") if parent.record.get("reference") else PARTS
+    from fashion_review.training.reference import is_reference
+
+    takes = ("train", "val") if is_reference(parent) else PARTS
     have = np.array([p in takes for p in given], dtype=bool)
     parts = np.asarray(data.parts, dtype=object).astype(str).copy()
     parts[have] = given[have].astype(str)
@@ -351,6 +353,9 @@ def retrain_heads(
     task.report("save", None, "saving the model")
     record = dict(parent.record)
     record.pop("id", None)
+    # trained here (its heads), not the imported reference model its backbone may come from: it must not
+    # be taken for the reference (its trained date, "(reference)" in Choose model, find_imported)
+    record.pop("reference", None)
     data_rec = dict(record.get("data", {})) if isinstance(record.get("data"), dict) else {}
     data_rec.update({"fingerprint": ds.fingerprint, "split_fingerprint": data.split_fingerprint,
                      "part_scheme": data.part_scheme, "parts_from_parent": from_parent,

@@ -127,7 +127,7 @@ def build_model(ref: dict[str, Any], folder: Path | None = None) -> Any:
 def find_imported(fingerprint: str) -> registry.RunInfo | None:
     """The data set's run imported from the reference model, if any (the newest)."""
     for run in reversed(registry.list_runs(fingerprint)):
-        if run.record.get("reference"):
+        if is_reference(run):
             return run
     return None
 
@@ -204,4 +204,7 @@ def import_reference(ds: Any, *, activate: bool = True, folder: Path | None = No
 
 
 def is_reference(run: Any) -> bool:
-    return bool(getattr(run, "record", {}).get("reference"))
+    """Whether ``run`` is the imported reference model itself.  A run made from it (retrained heads:
+    ``parent``) is not, though heads runs made before 2026-12-08 copied its ``reference`` record."""
+    rec = getattr(run, "record", {})
+    return bool(rec.get("reference")) and not rec.get("parent")

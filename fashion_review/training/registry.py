@@ -114,7 +114,7 @@ class RunInfo:
         """When its model was trained: :attr:`created`, or for an imported reference model the date
         its own record gives (it was trained elsewhere, before it was imported here)."""
         ref = self.record.get("reference")
-        if isinstance(ref, dict) and ref.get("created"):
+        if isinstance(ref, dict) and ref.get("created") and not self.record.get("parent"):  # not a run made from it
             return str(ref["created"])
         return self.created
 

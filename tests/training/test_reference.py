@@ -131,3 +131,14 @@ def test_retrain_heads_on_the_reference_model_trains_on_what_it_never_saw(tiny_r
     stored = split.drop(in_split)
     assert (stored == "train").sum() > 0 and (stored == "test").sum() > 0  # the stored split's parts
     assert res.parts["train"] > len(in_split)
+    # the new run was trained here: not taken for the reference model (it copied the reference's record,
+    # so Choose model said it was trained on the reference's date, marked "(reference)")
+    from fashion_review.gui.model_chooser import run_rows
+
+    assert not reference.is_reference(res.run) and "reference" not in res.run.record
+    assert res.run.trained == res.run.created and reference.find_imported(ds.fingerprint).id == run.id
+    rows = {r.id: r.trained for r in run_rows(ds.fingerprint)}
+    assert rows[run.id].endswith("(reference)") and not rows[res.run.id].endswith("(reference)")
+    # heads runs made before this was fixed hold the reference's record beside their parent
+    legacy = registry.RunInfo(res.run.path, {**res.run.record, "reference": run.record["reference"]})
+    assert not reference.is_reference(legacy) and legacy.trained == legacy.created
