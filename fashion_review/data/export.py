@@ -33,11 +33,11 @@ def export_catalog(ds: Dataset, out: str | os.PathLike[str], *, drop_excluded: b
     out_p = Path(out).expanduser().resolve()
     cat = ds.catalog
     if out_p == cat.csv_path or (out_p.exists() and cat.csv_path.exists() and os.path.samefile(out_p, cat.csv_path)):
-        raise DataError(f"{out_p}: refusing to overwrite the data set's own styles.csv; choose another --out")
+        raise DataError(f"{out_p}: refusing to overwrite the data set's own styles.csv; choose another file")
     if out_p.is_dir():
-        raise DataError(f"--out {out_p}: is a folder; name the file to write, e.g. {out_p / 'styles.csv'}")
+        raise DataError(f"{out_p}: is a folder; name the file to write, e.g. {out_p / 'styles.csv'}")
     if not out_p.parent.is_dir():
-        raise DataError(f"--out {out_p}: no such folder {out_p.parent}")
+        raise DataError(f"{out_p}: no such folder {out_p.parent}")
     eff = ds.effective()
     if drop_excluded:
         eff = eff[~eff[EXCLUDED_FIELD]]
@@ -60,5 +60,5 @@ def export_catalog(ds: Dataset, out: str | os.PathLike[str], *, drop_excluded: b
                 f.write(text + cat.line_terminator)
     except OSError as exc:  # read-only file system, no permission, a full disk, /proc ...
         reason = (exc.strerror or str(exc)).lower()
-        raise DataError(f"--out {out_p}: cannot write there ({reason}); nothing was written") from exc
+        raise DataError(f"{out_p}: cannot write there ({reason}); nothing was written") from exc
     return len(eff)

@@ -152,6 +152,9 @@ class MainWindow(QMainWindow):
         from fashion_review.gui.reference_offer import ReferenceOffer
 
         self.reference_offer = ReferenceOffer(self)  # a catalog with no model: the shipped reference model
+        from fashion_review.gui.exporting import CatalogExport
+
+        self.catalog_export = CatalogExport(self)  # File > Export corrected catalog…
         self.set_view(self.settings.view if self.settings.view in VIEWS else "grid")
         restore_window_layout(self)
         self.edits.refresh_history()

@@ -45,6 +45,8 @@ class AppSettings:
     author: str = field(default_factory=_default_author)
     #: Move to the next product after correcting one.
     advance: bool = True
+    #: The folder File > Export corrected catalog wrote to last ("": the user's home).
+    export_dir: str = ""
 
     # -- file -------------------------------------------------------------------------------
 

@@ -121,4 +121,11 @@ def answered_dialogs(monkeypatch):
         return ""
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(no_file))
+
+    def no_save_file(parent=None, caption="", *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        opened.append(("file", caption, ""))
+        answer = opened.answers.get(caption)
+        return (str(answer), "") if answer else ("", "")
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(no_save_file))
     return opened

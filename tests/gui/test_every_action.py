@@ -28,6 +28,7 @@ from _model_fixtures import sample_with_lite_run  # noqa: E402
 #: The boxes and dialogs the actions are expected to open: (kind, title).
 EXPECTED = {
     ("file", "Open a data set (a folder with styles.csv)"),
+    ("file", "Export corrected catalog"),
     ("exec", "Catalog problems"),
     ("exec", "Choose the model the app shows"),
     ("information", "Keyboard shortcuts"),
