@@ -27,7 +27,7 @@ it (:meth:`RetrainDialog.close_with_dataset`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -98,6 +98,19 @@ RESULTS_NOTE = ("Accuracy on the new model's test part, today's labels, over the
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
 
+
+
+def nothing_to_train(summaries: Mapping[str, Any]) -> str:
+    """Why no model can be trained with the class filter as it is (a scheme keeping fewer than two
+    classes), in words with the way out; "" when each scheme keeps two or more."""
+    short = [fs for fs in summaries.values() if len(fs.kept) < 2]
+    if not short:
+        return ""
+    what = "; ".join(f"{fs.scheme} keeps {plural(len(fs.kept), 'class')} with at least "
+                     f"{plural(fs.min_images, 'image')}" for fs in short)
+    return (f"<b>Nothing to train:</b> {what}, and a classifier needs two or more. The class filter's threshold "
+            f"is the data set's <tt>min_images</tt> (the paper's 500 unless its folder's "
+            f"<tt>fashion-review.toml</tt> sets another; the bundled sample sets 20).")
 
 class RetrainDialog(QDialog):
     """The one-click retrain dialog (see the module docstring)."""
@@ -342,7 +355,11 @@ class RetrainDialog(QDialog):
         schemes = self._schemes()
         self._fill_filter(schemes)
         self.estimate = self._estimate(schemes, size)
-        self.estimate_label.setText(self.estimate.text())
+        self.nothing_to_train = nothing_to_train(self.summaries)
+        # Said before Start, not after a failed run ("0 class(es) with at least 500 usable images ...
+        # lower --min-images?", as on a small catalog under the paper's 500-image class filter).
+        self.estimate_label.setText(self.nothing_to_train or self.estimate.text())
+        self.start_button.setEnabled(not self.busy and not self.nothing_to_train)
 
     def _fill_filter(self, schemes: Sequence[str]) -> None:
         known = self.active_run.classes if self.active_run is not None else None
@@ -423,7 +440,7 @@ class RetrainDialog(QDialog):
             self.cancel_button.setEnabled(False)
 
     def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(not running and not getattr(self, "nothing_to_train", ""))
         self.cancel_button.setEnabled(running)
         for w in (self.heads_radio, self.full_radio, self.epochs_spin):
             w.setEnabled(not running and (w is not self.heads_radio or self.active_run is not None))

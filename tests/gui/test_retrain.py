@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from PySide6.QtCore import Qt
 from _model_fixtures import sample_with_tiny_run
 
 from fashion_review.gui import retrain
@@ -43,6 +44,28 @@ def dialog(env, qtbot, monkeypatch):
     qtbot.addWidget(dlg)
     dlg.show()
     return dlg
+
+
+def test_a_class_filter_that_keeps_too_few_classes_is_said_before_start(env, qtbot, monkeypatch):
+    """On a catalog too small for its threshold (the paper's 500 on a few dozen products, under Xvfb)
+    the dialog offered Start and its estimate; the run then failed with '0 class(es) with at least 500
+    usable images ... lower --min-images?'.  Now Start is off and the dialog says why and what to set."""
+    ds, run, home = env
+    monkeypatch.setenv("FASHION_REVIEW_HOME", str(home))
+    registry.activate(ds.fingerprint, run.id)
+    dlg = retrain.RetrainDialog(ds, limit=LIMIT, image_size=71, device="CPU", ask_to_activate=False,
+                                min_images=100000)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    for radio in (dlg.heads_radio, dlg.full_radio):
+        radio.setChecked(True)
+        text = dlg.estimate_label.text()
+        assert text.startswith("<b>Nothing to train:</b> gender_master keeps 0 classes with at least 100,000 images")
+        assert "min_images" in text and "fashion-review.toml" in text
+        assert not dlg.start_button.isEnabled()
+    qtbot.mouseClick(dlg.start_button, Qt.MouseButton.LeftButton)
+    assert dlg.worker is None and not dlg.busy
+    dlg.close()
 
 
 def test_dialog_shows_filter_recipe_and_estimate(dialog, env):
