@@ -296,6 +296,8 @@ def find_duplicates(ds, embeddings: tuple[np.ndarray, np.ndarray, str] | None = 
         task.report("duplicates", None, "pairing perceptual hashes")
     used = NEAR_RADIUS if radius is None else radius
     near, pairs = near_groups(ids, ph, cache.images, cache.index_of(ids), vectors, radius=used, exact=exact)
+    if task is not None:  # a final report: the console's progress line ends before the results print
+        task.report("duplicates", 1.0, f"{len(pairs):,} near pairs confirmed")
     return Duplicates(exact, near, pairs, source, used, time.perf_counter() - t0)
 
 
