@@ -216,15 +216,35 @@ class ActionTable:
         return sorted(rows, key=lambda r: titles.index(r[0]) if r[0] in titles else len(titles))
 
     def shortcut_help(self) -> str:
-        """The F1 text: every key of the app, under the menu its action is in."""
-        parts, last = [], None
+        """The F1 text: every key of the app, under the menu its action is in.
+
+        The menus' sections in two columns, split where the rows are about even: in one column the
+        box was 800 pixels high, its OK button below a laptop screen's edge (768)."""
+        def cell(text: str) -> str:  # unbroken: the box's text is narrow, and "Use prediction / 1" wrapped
+            return html.escape(text).replace(" ", "&nbsp;")
+
+        sections: list[tuple[str, list[str]]] = []
+        last = None
         for where, a in self.with_keys():
             if where != last:
-                title = where.replace("&", "") or "Other"
-                parts.append(f"<tr><td colspan=2><br><b><u>{html.escape(title)}</u></b></td></tr>")
+                sections.append((where.replace("&", "") or "Other", []))
                 last = where
-            parts.append(f"<tr><td><b>{html.escape(key_text(a))}</b></td>"
-                         f"<td>{html.escape(a.text().replace('&', ''))}</td></tr>")
-        return ("<table cellspacing=3>" + "".join(parts) + "</table>"
+            sections[-1][1].append(f"<tr><td><b>{cell(key_text(a))}</b></td><td>{cell(a.text().replace('&', ''))}</td></tr>")
+        sizes = [len(rows) + 2 for _, rows in sections]  # a title takes about two rows
+        total, run, cut = sum(sizes), 0, len(sections)
+        for i, n in enumerate(sizes):
+            if run + n / 2 >= total / 2:
+                cut = i
+                break
+            run += n
+        cut = max(1, cut)
+
+        def column(part: list[tuple[str, list[str]]]) -> str:
+            return "<table cellspacing=3>" + "".join(
+                f"<tr><td colspan=2><br><b><u>{html.escape(title)}</u></b></td></tr>" + "".join(rows)
+                for title, rows in part) + "</table>"
+
+        return ("<table><tr><td valign=top>" + column(sections[:cut]) + "</td><td width=24></td><td valign=top>"
+                + column(sections[cut:]) + "</td></tr></table>"
                 "<p>Arrow keys move too; with several products selected, label, accept and exclude apply to "
                 "all of them as one change.</p>")

@@ -177,6 +177,16 @@ def test_f1_lists_every_action_with_a_shortcut(make_window, qtbot, answered_dial
             "Show similar", "Label is right", "Keyboard shortcuts"} <= names
     in_menus = {id(a) for _, a in menu_actions(win)}
     for a in keyed:
-        row = f"<td><b>{html.escape(key_text(a))}</b></td><td>{html.escape(a.text().replace('&', ''))}</td>"
+        def cell(t: str) -> str:
+            return html.escape(t).replace(" ", "&nbsp;")  # unbroken, so the box is as wide as they need
+
+        row = f"<td><b>{cell(key_text(a))}</b></td><td>{cell(a.text().replace('&', ''))}</td>"
         assert row in text, f"F1 does not list {a.text()!r} ({key_text(a)})"
         assert id(a) in in_menus, f"{a.text()!r} has a key but is in no menu"
+    # and it fits a laptop screen (768 pixels, the box's buttons and margins besides): in one column it
+    # was 800 pixels high, its OK button below the screen's edge
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    assert label.sizeHint().height() <= 600, label.sizeHint()
