@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
             return
         ids = sorted({c.product_id for c in self.session.store.history() if c.batch_id == batch_id})
         self.filter_bar.set_filter(Filter(scheme=self.model.scheme, ids=tuple(ids),
-                                          ids_note=f"the products of batch {batch_id}"))
+                                          ids_note=f"the {plural(len(ids), 'product')} of batch {batch_id}"))
         self.statusBar().showMessage(f"Products of batch {batch_id} (Clear filters to see all)", 6000)
 
     def _on_rows_changed(self, shown: int, total: int) -> None:

@@ -412,7 +412,8 @@ def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, q
     assert int(item.text(0)) == batch
     win.history.tree.itemDoubleClicked.emit(item, 0)
     assert sorted(rows_of(win).tolist()) == sorted(pids.tolist())
-    assert "4 chosen products" in win.filter_bar.filter().describe()
+    assert win.filter_bar.filter().describe() == f"the 4 products of batch {batch}"
+    assert win.filter_bar.only.text() == f"Only the 4 products of batch {batch}"  # shown, with its ✕
     win.filter_bar.clear()
     assert win.model.rowCount() == 1052
     # A class name clicked in the confusion view filters to that class (usable products).
