@@ -83,6 +83,22 @@ def majority_mapping(effective: pd.DataFrame, child: str, parent: str) -> pd.Dat
     return _Link(effective, child, parent).frame(child)
 
 
+#: The level above each scheme's classes: what tells a sibling class (Casual Shoes and Sports Shoes,
+#: both Shoes) from a different kind of product.
+FAMILY = {"articleType": "subCategory", "subCategory": "masterCategory", "gender_master": "masterCategory"}
+
+
+def class_families(effective: pd.DataFrame, scheme: str) -> dict[str, str]:
+    """Each class of ``scheme`` -> its family (:data:`FAMILY`: the majority parent in the catalog,
+    Heels -> Shoes); {} for a scheme with no level above it (baseColour)."""
+    parent = FAMILY.get(scheme)
+    if parent is None or parent not in effective.columns:
+        return {}
+    frame = pd.DataFrame({"c": scheme_labels(effective, scheme), "p": effective[parent]}, index=effective.index)
+    m = majority_mapping(frame, "c", "p")
+    return {str(c): str(p) for c, p in m["majority"].items()}
+
+
 def value_share(effective: pd.DataFrame, child: str, parent: str) -> pd.Series:
     """Per product: the share of its ``child`` class that has its ``parent`` value (NaN when blank)."""
     return pd.Series(_Link(effective, child, parent).row_share(), index=effective.index)

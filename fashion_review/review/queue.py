@@ -47,7 +47,13 @@ Each flagged product's **suggestions** are the classes with the most support, it
 ``image p(c) + 0.8 name p(c)`` (the image with its whole weight, 1.0) plus each other signal's ``weight * evidence`` for the class it
 suggests, so the name and hierarchy signals can propose a class the image model does not know.
 Its **kind** is "photo" when the image contradicts a label that the name supports (a wrong photo
-is as likely as a wrong label), else "label".
+is as likely as a wrong label) and the image's class is of another family than the label's
+(:data:`~fashion_review.review.hierarchy.FAMILY`: another subCategory for an articleType), else
+"label": between siblings (Casual and Sports Shoes) the image model's doubt is a label call.  In
+the real articleType top 100 (``benchmarks/results/label-issues-real-heads/tally.csv``) the 13
+"photo" entries were 8 wrong photos, 3 judgement calls and 2 right labels; the family rule makes
+the three judgement calls (Kurtas -> Tshirts, Tops -> Shirts, Tops -> Kurtas) "label" and keeps
+all 8 wrong photos (``benchmarks/photo_kind.py``).
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ import pandas as pd
 from fashion_review.data.ids import index_of
 from fashion_review.data.schemes import scheme_labels
 from fashion_review.review.confident import probability_signal
-from fashion_review.review.hierarchy import heads_signal, hierarchy_signal
+from fashion_review.review.hierarchy import class_families, heads_signal, hierarchy_signal
 from fashion_review.review.issues import ReviewMarks, StoredIssues
 from fashion_review.review.neighbour_signal import neighbour_signal
 from fashion_review.review.photo_signal import duplicate_signal
@@ -258,6 +264,7 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     img_top = _top_rows(stored.image_witness(scheme) if scheme in stored.image_probs else None,
                         stored.image_classes.get(scheme, []), img_row)
     name_top = _top_rows(stored.name_probs.get(scheme), stored.name_classes.get(scheme, []), name_row)
+    family = class_families(effective, scheme)
     img_e = 1.0 - np.nan_to_num(cols["image_score"], nan=1.0) if "image_score" in cols else np.zeros(n)
     name_pg = np.nan_to_num(cols["name_p_given"]) if "name_p_given" in cols else np.zeros(n)
     img_sugg = cols["image_suggestion"] if "image_suggestion" in cols else np.full(n, "", dtype=object)
@@ -282,7 +289,10 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
         j = name_index.get(img_sugg[i])
         if j is not None and name_row[k] >= 0:
             name_backs_image = stored.name_probs[scheme][name_row[k], j] >= 0.2
-        if img_e[i] >= 0.5 and name_pg[i] >= 0.5 and not name_backs_image:
+        # A sibling class (Casual against Sports Shoes) is a label call, whatever the name says; a
+        # photo of another kind of product (a wallet filed as Casual Shoes) may be the wrong photo.
+        siblings = family.get(img_sugg[i]) is not None and family.get(img_sugg[i]) == family.get(glab[i])
+        if img_e[i] >= 0.5 and name_pg[i] >= 0.5 and not name_backs_image and not siblings:
             kind[i] = "photo"
         fired = signals[i].split(",") if signals[i] else []
         parts = [reason_cols[f][i] for f in fired if f in reason_cols and reason_cols[f][i]]

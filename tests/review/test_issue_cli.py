@@ -41,7 +41,8 @@ def test_list_text_json_csv_pairs_and_filters(capsys, sample_dir, sample_ds):
     assert main(["issues", "list", *data, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [e["id"] for e in doc["entries"]] == [a, b, c]  # a: image and name; b, c: image only (by id)
-    assert doc["entries"][0]["signals"] == ["image", "name"] and doc["entries"][1]["kind"] == "photo"
+    # b: the image says Shirts against name and label Tshirts, siblings in Topwear: a label call, not a photo
+    assert doc["entries"][0]["signals"] == ["image", "name"] and doc["entries"][1]["kind"] == "label"
     assert doc["mode"] == "cv" and doc["total"] == 3
 
     assert main(["issues", "list", *data, "--csv", "--limit", "2"]) == 0

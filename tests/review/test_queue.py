@@ -52,7 +52,8 @@ def _stored(eff: pd.DataFrame, image: dict[int, str], name: dict[int, str]) -> S
 def test_two_against_one_ranks_first_and_kinds_and_suggestions():
     eff = _frame()
     both, photo, name_only, flats_name = 61, 62, 63, 121  # Heels products (61-90) and a Flats one
-    stored = _stored(eff, image={both: "Tops", photo: "Casual Shoes", 91: "Heels"},
+    sibling = 65  # a Heels product the image calls Casual Shoes: both Shoes
+    stored = _stored(eff, image={both: "Tops", photo: "Tshirts", 91: "Heels", sibling: "Casual Shoes"},
                      name={both: "Tops", name_only: "Tshirts", 64: "Flats"})
     q = build_queue(stored, eff, "articleType")
     e = q.entries()
@@ -61,9 +62,11 @@ def test_two_against_one_ranks_first_and_kinds_and_suggestions():
     reasons = e.loc[both, "reasons"]
     assert reasons.startswith("image says Tops (0.90, out of sample); name says 'Top' (Tops 0.90)")
     assert reasons.endswith("label Heels")
-    assert e.loc[photo, "kind"] == "photo"  # the image against name and label
+    assert e.loc[photo, "kind"] == "photo"  # the image (a T-shirt) against name and label (Heels)
     assert e.loc[photo, "reasons"].startswith("image against name and label (a wrong photo?)")
-    assert list(e.index) == [both, photo, 91, name_only, 64]  # equal scores: by id
+    # between siblings of one subCategory the image's doubt is a label call, not a wrong photo
+    assert e.loc[sibling, "kind"] == "label" and not e.loc[sibling, "reasons"].startswith("image against")
+    assert list(e.index) == [both, photo, sibling, 91, name_only, 64]  # equal scores: by id
     assert e.loc[both, "score"] < e.loc[photo, "score"] < e.loc[name_only, "score"]
     # a class the image model does not know can be suggested (from the name)
     assert e.loc[64, "suggestion"] == "Flats"
@@ -83,7 +86,8 @@ def test_filters_pairs_and_marks():
     assert pairs.iloc[1][["given", "suggested", "count"]].tolist() == ["Tshirts", "Tops", 1]
     assert set(q.entries(pair=("Heels", "Tops")).index) == {61, 62, 63}
     assert set(q.entries(reason="name").index) == {61, 62}
-    assert q.entries(kind="photo").index.tolist() == [1, 63]
+    assert q.entries(kind="photo").index.tolist() == [63]  # a Heels product the image calls a top, name Heels
+    assert 1 in q.entries(kind="label").index  # a T-shirt it calls a top, name Tshirts: siblings, a label call
     marked = build_queue(stored, eff, "articleType", ReviewMarks({61: "Heels", 62: "Tops"}, {63}))
     assert 61 not in marked.entries().index  # confirmed as it is now: out of the queue
     assert 62 in marked.entries().index  # confirmed another label than today's: still in doubt
