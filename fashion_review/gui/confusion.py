@@ -503,12 +503,22 @@ class ConfusionMatrixView(QWidget):
         known = np.isin(np.asarray(classes, dtype=object), np.asarray(self._pred.classes[scheme], dtype=object))
         self.report = metrics.report_from_counts(counts[np.ix_(known, known)],
                                                  [c for c, k in zip(classes, known) if k])
-        self.report_model.set_report(self.report)
+        # An empty part (the reference model's train part on the bundled sample, which it never saw)
+        # shows no table: a report of 0.000 everywhere read as a model that gets every class wrong.
+        self.report_model.set_report(self.report if len(ids) else None)
         #: The accuracy as `fashion-review evaluate` counts it (classes the model knows), in its words.
         self.scored = metrics.scored_accuracy(g, p, self._pred.classes[scheme])
         name = f"Model <b>{self._model_name or 'unnamed'}</b>"
         if self.parts_source == "pending" and part != "all":
             self.model_label.setText(f"{name} · computing its own train / validation / test parts …")
+        elif not len(ids) and part != "all":
+            whose = "the model's" if self.parts_source == "model" else "the stored split's"
+            self.model_label.setText(
+                f"{name} · {whose} {metrics.PART_WORDS[part]} holds none of this catalog's products with a usable "
+                f"{scheme} label" + (": the model was trained without them (as the reference model was without the "
+                                     "bundled sample's). Choose Test or All usable products."
+                                     if part in ("train", "val") and self.parts_source == "model"
+                                     else "."))
         else:
             whose = "the model's" if self.parts_source == "model" else "the stored split's"
             self.model_label.setText(f"{name} · accuracy {self.scored.words(part, whose)}"

@@ -201,3 +201,19 @@ def test_set_dataset_takes_the_models_own_parts(qtbot, sample_dir):
         assert "the stored split's test part" in v.model_label.text() and "no split file" in v.model_label.text()
     finally:
         ds.close()
+
+
+def test_an_empty_part_says_so_instead_of_a_report_of_zeros(view):
+    """A model trained without any of these products (the reference model on the bundled sample: its
+    split says "test" for all of them), the Products box set to Train: the view showed an empty matrix
+    beside a report of 0.000 for every class, as if the model got every class wrong."""
+    view.set_data(_predictions(), _labels(), {"articleType": pd.Series("test", index=pd.Index(IDS, name="id"))})
+    box = view.part_combo
+    box.setCurrentIndex(box.findData("train"))  # as the user picks "Train" in the Products box
+    assert view.part() == "train" and view.counts().sum() == 0
+    assert view.report_model.rowCount() == 0
+    text = view.model_label.text()
+    assert "train part holds none of this catalog's products with a usable articleType label" in text
+    assert "Choose Test or All usable products." in text
+    box.setCurrentIndex(box.findData("test"))
+    assert view.report_model.rowCount() > 0 and "accuracy" in view.model_label.text()
