@@ -31,6 +31,17 @@ from fashion_review.text import plural
 CLOSE_WAIT_S = 10.0
 
 
+
+#: What closing a data set says about a job of it that the user started and watched, by the job's name
+#: and how it ended (the Retrain and Find label issues dialogs say it for theirs).  Without it the
+#: prediction's progress dialog vanished when another data set was opened, and nothing said why.
+SAID_WHEN_CLOSED = {
+    "prediction": {"cancelled": "the prediction of the closed data set was cancelled (its earlier predictions "
+                                "are unchanged)",
+                   "result": "the prediction of the closed data set had finished; its predictions are stored",
+                   "errored": "the prediction of the closed data set failed"},
+}
+
 class SessionJobs(QObject):
     """The jobs and session-bound dialogs of each open data set (see the module docstring)."""
 
@@ -138,6 +149,10 @@ class SessionJobs(QObject):
             w.cancel()
         deadline = time.monotonic() + wait_s
         left = [(n, w) for n, w in jobs if not w.wait(max(0.0, deadline - time.monotonic()))]
+        for n, w in jobs:  # a job the user started and watches (its progress dialog goes): what became of it
+            if n in SAID_WHEN_CLOSED and w.is_done:
+                notes.append(SAID_WHEN_CLOSED[n].get(w.outcome, ""))
+        notes = [t for t in notes if t]
         self._sessions.pop(key, None)
         if not left:
             session.close()

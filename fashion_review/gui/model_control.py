@@ -170,7 +170,7 @@ class Models(QObject):
             self.runner.progress.connect(w.on_job_progress)
             self.runner.predicted.connect(self._on_predicted)
             self.runner.failed_for.connect(self._on_failed)
-            self.runner.cancelled.connect(lambda: w.statusBar().showMessage("Prediction cancelled.", 5000))
+            self.runner.cancelled_for.connect(self._on_cancelled)
         else:
             self.runner.predict_fn = w.predict_fn
         w.progress.setRange(0, 1000)
@@ -189,6 +189,13 @@ class Models(QObject):
         self.set_predictions(pred)
         self.w.statusBar().showMessage(f"Predictions of {pred.model_version} for {plural(len(pred), 'product')}.",
                                        8000)
+
+    def _on_cancelled(self, owner: Any) -> None:  # noqa: ANN401
+        # A prediction of a data set closed since was cancelled by the closing, which said so in its
+        # own message (jobs.SAID_WHEN_CLOSED); this one would only cover it.
+        if self.w.jobs.is_current(owner):
+            self.w.progress.hide()
+            self.w.statusBar().showMessage("Prediction cancelled; the earlier predictions are unchanged.", 5000)
 
     def _on_failed(self, message: str, _tb: str, owner: Any) -> None:  # noqa: ANN401
         self.w.progress.hide()

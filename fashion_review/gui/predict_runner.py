@@ -74,6 +74,7 @@ class PredictionRunner(QObject):
     failed = Signal(str, str)  # message, traceback
     failed_for = Signal(str, str, object)  # message, traceback, owner
     cancelled = Signal()
+    cancelled_for = Signal(object)  # owner
     #: "CPU" or "GPU: <name>", as soon as the worker knows it.
     device_described = Signal(str)
 
@@ -102,10 +103,12 @@ class PredictionRunner(QObject):
         worker = Worker(predict_job, run, ds, limit=limit, predict_fn=self.predict_fn)
         s = worker.signals
         s.started.connect(self.started)
-        s.progress.connect(self._on_progress)
+        # After a cancel its reports are old news: queued ones once replaced, in the status bar, what closing
+        # its data set said about it
+        s.progress.connect(lambda p, w=worker: None if w.is_cancelled else self._on_progress(p))
         s.result.connect(lambda pred, o=owner: self._on_result(pred, o))
         s.errored.connect(lambda message, tb, o=owner: self._on_errored(message, tb, o))
-        s.cancelled.connect(self._on_cancelled)
+        s.cancelled.connect(lambda o=owner: self._on_cancelled(o))
         s.finished.connect(self._on_finished)
         if self.show_dialog:
             self._open_dialog()
@@ -162,8 +165,9 @@ class PredictionRunner(QObject):
         self.failed_for.emit(message, tb, owner)
         self.failed.emit(message, tb)
 
-    def _on_cancelled(self) -> None:
+    def _on_cancelled(self, owner: Any = None) -> None:
         self._close_dialog()
+        self.cancelled_for.emit(owner)
         self.cancelled.emit()
 
     def _on_finished(self) -> None:

@@ -72,6 +72,30 @@ def test_a_prediction_that_ends_after_another_data_set_opened_is_dropped(make_wi
     assert "not shown" in win.statusBar().currentMessage()
 
 
+def test_a_prediction_cancelled_by_opening_another_data_set_says_so(make_window, qtbot, tmp_path, monkeypatch):
+    """Its progress dialog went away when another data set was opened and nothing said what became of
+    the prediction (seen under Xvfb); the status bar now says it was cancelled, earlier predictions kept."""
+    other = other_catalog(tmp_path)
+    win = make_window(predictions=False)
+    write_active_run("run-a")
+    started = threading.Event()
+
+    def cancellable_predict(run, ds, limit=None, task=None):
+        started.set()
+        while True:
+            task.check()  # raises Cancelled once the data set closes
+            time.sleep(0.01)
+
+    start_prediction(win, qtbot, cancellable_predict, monkeypatch)
+    qtbot.waitUntil(started.is_set, timeout=30000)
+    with qtbot.waitSignal(win.loaded, timeout=30000):
+        win.open_dataset(other)
+    said = "the prediction of the closed data set was cancelled (its earlier predictions are unchanged)"
+    assert said in win.statusBar().currentMessage()
+    qtbot.wait(300)  # the cancelled job's own signal arrives after: it once replaced the message with its own
+    assert said in win.statusBar().currentMessage()
+
+
 def test_closing_the_window_stops_its_jobs_then_closes_the_database(make_window, qtbot, monkeypatch):
     win = make_window(predictions=False)
     write_active_run("run-a")
