@@ -107,10 +107,14 @@ def device_kind(device: str | None) -> str:
 
 def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int | None,
                         device: str | None) -> float | None:
-    """Training images/s of the newest full run of ``recipe`` at ``image_size`` on this kind of device."""
+    """Training images/s of the newest full run of ``recipe`` at ``image_size`` on this kind of device.
+
+    An imported run (the reference model) does not count: its rate was measured on the machine that
+    trained it (335 images/s), and the Retrain dialog said "measured in an earlier run on this device"
+    for it; a full retraining of the bundled sample took 2.4 times its estimate on a slower day."""
     for run in reversed(list(runs)):
         tr = run.record.get("training", {}) if isinstance(run.record.get("training"), dict) else {}
-        if tr.get("heads_only") or run.recipe != recipe or run.image_size != image_size:
+        if tr.get("heads_only") or tr.get("imported") or run.recipe != recipe or run.image_size != image_size:
             continue
         if device_kind(tr.get("device")) != device_kind(device):
             continue

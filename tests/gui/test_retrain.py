@@ -213,3 +213,22 @@ def test_opening_the_dialog_does_not_import_keras(tmp_path, sample_dir):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "full []"  # no active run: full retraining; no Keras
+
+
+def test_full_retraining_over_the_reference_model_says_it_will_likely_be_weaker(dialog, env, qtbot):
+    """On the bundled sample the reference model (33,513 training products) is the active model; a full
+    retraining from scratch on the sample's few hundred scored 19 points lower on articleType, and
+    nothing before Start said to expect it."""
+    ds, run, _ = env
+    reference = registry.RunInfo(run.path, {**run.record, "reference": {
+        "note": "reference, not trained on this catalog", "trained_on": {"products": {"train": 33513}}}})
+    dialog.active_run = reference  # as for a catalog whose active model is the imported reference
+    qtbot.mouseClick(dialog.full_radio, Qt.MouseButton.LeftButton)
+    text = dialog.estimate_label.text()
+    assert "Likely weaker than the active model:" in text and "learned from 33,513" in text
+    assert "Retrain heads only keeps its backbone" in text
+    qtbot.mouseClick(dialog.heads_radio, Qt.MouseButton.LeftButton)
+    assert "Likely weaker" not in dialog.estimate_label.text()
+    dialog.active_run = run  # a model trained on this catalog: no such note
+    qtbot.mouseClick(dialog.full_radio, Qt.MouseButton.LeftButton)
+    assert "Likely weaker" not in dialog.estimate_label.text()

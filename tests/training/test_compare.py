@@ -79,3 +79,21 @@ def test_evaluations_summary_says_what_it_did_not_count():
                                                                   "subCategory": {**scheme, "not_counted": {}}}})
     assert "articleType: 2 products now in a class the model does not know are not counted" in text
     assert "subCategory:" not in text
+
+
+def test_the_measured_training_rate_is_this_machines_not_an_imported_models():
+    """The reference model's record carries the rate of the machine that trained it; the Retrain
+    dialog took it for "measured in an earlier run on this device"."""
+    from types import SimpleNamespace
+
+    from fashion_review.training.compare import estimate_full, measured_train_rate
+
+    def run(rate, **training):
+        return SimpleNamespace(recipe="xception-lite", image_size=None,
+                               record={"training": {"device": "CPU", "images_per_s": rate, **training}})
+
+    here, imported = run(164.8), run(334.7, imported=True)
+    assert measured_train_rate([here, imported], "xception-lite", None, "CPU") == 164.8  # the newest is imported
+    assert measured_train_rate([imported], "xception-lite", None, "CPU") is None
+    typical = estimate_full(800, 100, 16, None, "CPU", None, backbone="xception-lite", validation=0.1)
+    assert "typical of a CPU" in typical.basis and "measured" not in typical.basis
