@@ -27,7 +27,7 @@ it (:meth:`RetrainDialog.close_with_dataset`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -66,8 +66,10 @@ from fashion_review.gui.retrain_jobs import (
     full_job,
     heads_job,
     missing_parts,
+    nothing_to_train,
     product_counts,
     registry_runs,
+    weaker_note,
 )
 from fashion_review.gui.screen import fit_to_screen
 from fashion_review.tasks import Cancelled, Progress
@@ -100,18 +102,6 @@ HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
 
 
-
-def nothing_to_train(summaries: Mapping[str, Any]) -> str:
-    """Why no model can be trained with the class filter as it is (a scheme keeping fewer than two
-    classes), in words with the way out; "" when each scheme keeps two or more."""
-    short = [fs for fs in summaries.values() if len(fs.kept) < 2]
-    if not short:
-        return ""
-    what = "; ".join(f"{fs.scheme} keeps {plural(len(fs.kept), 'class')} with at least "
-                     f"{plural(fs.min_images, 'image')}" for fs in short)
-    return (f"<b>Nothing to train:</b> {what}, and a classifier needs two or more. The class filter's threshold "
-            f"is the data set's <tt>min_images</tt> (the paper's 500 unless its folder's "
-            f"<tt>fashion-review.toml</tt> sets another; the bundled sample sets 20).")
 
 class RetrainDialog(QDialog):
     """The one-click retrain dialog (see the module docstring)."""
@@ -363,23 +353,13 @@ class RetrainDialog(QDialog):
         self.start_button.setEnabled(not self.busy and not self.nothing_to_train)
 
     def _weaker_note(self) -> str:
-        """Full retraining from scratch where the active model is the reference, trained on far more
-        products: on the bundled sample (831 training products against its 33,513) the new model
-        scored 19 points lower on articleType, and nothing had said to expect it."""
-        from fashion_review.training.reference import is_reference
-
-        if self.mode != FULL or self.active_run is None or not is_reference(self.active_run):
+        if self.mode != FULL or self.active_run is None:
             return ""
-        ref = self.active_run.record.get("reference") or {}
-        theirs = int(((ref.get("trained_on") or {}).get("products") or {}).get("train", 0))
         ours, n_val, _ = product_counts(self.ds, self._schemes(), self._eff, self.min_images, self.limit)
         validation = self._recipe().validation
         if validation != "part":  # as training does (and the estimate counts): most of the validation part trains
             ours += n_val - int(round(n_val * float(validation)))
-        if not theirs or ours * 4 > theirs:
-            return ""
-        return (f"<br><b>Likely weaker than the active model:</b> from scratch on {plural(ours, 'product')}, where "
-                f"the reference model learned from {theirs:,}. Retrain heads only keeps its backbone.")
+        return weaker_note(self.active_run, ours)
 
     def _fill_filter(self, schemes: Sequence[str]) -> None:
         known = self.active_run.classes if self.active_run is not None else None
