@@ -97,6 +97,10 @@ RESULTS_TITLE = "Before / after"
 RESULTS_NOTE = ("Accuracy on the new model's test part, today's labels, over the products neither model trained on "
                 "(both scored on the same ones, so the earlier model's figure can differ from what "
                 "\"fashion-review evaluate\" reports for it: that counts its own test part).")
+#: The progress phases of train / retrain_heads / evaluate, as the status line names them.
+PHASE_WORDS = {"prepare": "Preparing", "build": "Building the model", "cache": "Image cache",
+               "features": "Backbone features", "train": "Training", "epoch_end": "Training", "predict": "Predicting",
+               "evaluate": "Scoring", "save": "Saving", "done": "Done"}
 #: ``training.heads.DEFAULT_EPOCHS``, repeated here so the dialog opens without importing Keras.
 HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
@@ -453,8 +457,10 @@ class RetrainDialog(QDialog):
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(int(round(1000 * max(0.0, min(1.0, p.fraction)))))
-        if p.message:
-            self.status_label.setText(f"{p.phase}: {p.message}")
+        if p.message:  # "Training: epoch 5/16 done: ...", not the task's phase name ("epoch_end: ...")
+            what = PHASE_WORDS.get(p.phase, p.phase.replace("_", " ").capitalize())
+            said = p.message[0].upper() + p.message[1:]  # some messages name their phase already
+            self.status_label.setText(said if p.message.lower().startswith(what.lower()) else f"{what}: {p.message}")
         self.curves.add_progress(p)
 
     def _on_result(self, outcome: RetrainOutcome) -> None:

@@ -232,3 +232,17 @@ def test_full_retraining_over_the_reference_model_says_it_will_likely_be_weaker(
     dialog.active_run = run  # a model trained on this catalog: no such note
     qtbot.mouseClick(dialog.full_radio, Qt.MouseButton.LeftButton)
     assert "Likely weaker" not in dialog.estimate_label.text()
+
+
+def test_the_status_line_names_what_is_running_in_words(dialog):
+    """It read 'epoch_end: epoch 5/16 done: ...', the task's phase name (seen under Xvfb)."""
+    from fashion_review.tasks import Progress
+
+    worker_reports = [Progress("epoch_end", 0.31, "epoch 5/16 done: loss 3.7390, val_loss 3.1141"),
+                      Progress("features", 0.5, "backbone features: 500 / 1,000 images, 90.0 images/s")]
+    said = []
+    for p in worker_reports:  # as the worker's progress signal delivers them
+        dialog._on_progress(p)
+        said.append(dialog.status_label.text())
+    assert said == ["Training: epoch 5/16 done: loss 3.7390, val_loss 3.1141",
+                    "Backbone features: 500 / 1,000 images, 90.0 images/s"]
