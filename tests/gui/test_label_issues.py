@@ -286,6 +286,23 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
     dlg = li._find_dialog
     assert dlg is not None and dlg.isVisible() and "minutes" not in dlg.estimate.text()
     assert "about" in dlg.estimate.text() and "on this CPU" in dlg.estimate.text()
+    # the rate: this machine's own xception-lite training where one ran here, not the quiet day's 450/s
+    # (the estimate read 38 min for a search that took 97); never the imported reference's
+    from types import SimpleNamespace
+
+    from fashion_review.training import registry
+
+    def lite_run(rate, **training):
+        return SimpleNamespace(recipe="xception-lite", image_size=None,
+                               record={"training": {"device": "CPU", "images_per_s": rate, **training}})
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "list_runs", lambda fp: [lite_run(195.0), lite_run(334.7, imported=True)])
+        dlg.folds.setValue(dlg.folds.value() + 1)
+        assert "(at 195 images/s, measured in an earlier training here)" in dlg.estimate.text()
+        mp.setattr(registry, "list_runs", lambda fp: [lite_run(334.7, imported=True)])
+        dlg.folds.setValue(dlg.folds.value() - 1)
+        assert "(at 450 images/s, typical)" in dlg.estimate.text()
     from fashion_review.training import registry
 
     active = registry.active_run(dlg.ds.fingerprint)  # the window's model: mode cv averages it in, and says so
