@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fashion_review.gui.enter_keys import EnterOpens
 from fashion_review.review import metrics
 from fashion_review.text import plural
 
@@ -246,6 +247,8 @@ class ReportModel(QAbstractTableModel):
         return None
 
 
+
+
 class ConfusionMatrixView(QWidget):
     """Confusion matrix and per-class report for one scheme and split part of one model's predictions."""
 
@@ -347,6 +350,11 @@ class ConfusionMatrixView(QWidget):
         self.part_combo.currentIndexChanged.connect(self._on_selection_changed)
         self.normalised_box.toggled.connect(self.matrix_model.set_normalised)
         self.matrix.clicked.connect(self._on_cell_clicked)
+        # Enter in the matrix or the class table opens what is current there, as a click does; the
+        # window's Enter (accept the current product's prediction) once took it, and relabelled the
+        # product in the Product panel while the user was moving through the matrix by keys.
+        self._enter = [EnterOpens(self.matrix, self._on_cell_clicked),
+                       EnterOpens(self.report_table, self._on_report_clicked)]
         self.matrix.horizontalHeader().sectionClicked.connect(self._on_header_clicked)
         self.matrix.verticalHeader().sectionClicked.connect(self._on_header_clicked)
         self.report_table.clicked.connect(self._on_report_clicked)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fashion_review.gui.enter_keys import EnterOpens
 from fashion_review.text import plural
 
 
@@ -105,6 +106,8 @@ class HistoryPanel(QWidget):
         self.undo_button.clicked.connect(self.undo_requested)
         self.redo_button.clicked.connect(self.redo_requested)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
+        # Enter on a batch shows its products, as a double-click does (it was the window's "accept prediction")
+        self._enter = EnterOpens(self.tree, lambda index: self._on_double_click(self.tree.itemFromIndex(index), 0))
         self._grey = QBrush(QColor(150, 150, 150))
 
     def set_carried(self, text: str) -> None:

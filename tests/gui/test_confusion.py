@@ -217,3 +217,11 @@ def test_an_empty_part_says_so_instead_of_a_report_of_zeros(view):
     assert "Choose Test or All usable products." in text
     box.setCurrentIndex(box.findData("test"))
     assert view.report_model.rowCount() > 0 and "accuracy" in view.model_label.text()
+
+
+def test_enter_on_the_class_table_opens_that_class(view, qtbot):
+    view.report_table.setFocus()
+    view.report_table.setCurrentIndex(view.report_model.index(1, 0))
+    with qtbot.waitSignal(view.class_clicked, timeout=2000) as got:
+        qtbot.keyClick(view.report_table, Qt.Key.Key_Return)
+    assert got.args == ["articleType", view.report_model.class_at(1)]

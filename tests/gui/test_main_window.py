@@ -289,6 +289,36 @@ def test_confusion_cell_click_filters_to_those_products(make_window, qtbot):
     assert (flt.given, flt.predicted, flt.part) == (classes[g], classes[p], "test")
 
 
+def test_enter_in_the_confusion_matrix_opens_the_cell_and_relabels_nothing(make_window, qtbot, store_of):
+    """Moving through the matrix by keys and pressing Enter: the cell's products, as a click gives. Enter
+    was the window's 'accept prediction' there, and relabelled the product in the Product panel (under
+    Xvfb it said 'Nothing to change' only because that product's prediction was its label)."""
+    win = make_window()
+    t = win.session.table
+    m = win.model
+    current = next(int(pid) for pid in m.pids(np.arange(m.rowCount()))
+                   if t.label(int(pid), S, "pred") and t.label(int(pid), S, "pred") != t.label(int(pid), S))
+    win.select_pids([current], current)  # the Product panel's product: Enter used to accept its prediction
+    before = store_of(win).count()
+    win.act_views["confusion"].trigger()
+    view = win.confusion
+    view.set_scheme(S)
+    view.set_part("test")
+    classes, off = view.classes(), view.counts().copy()
+    np.fill_diagonal(off, 0)
+    g, p = np.unravel_index(int(np.argmax(off)), off.shape)
+    view.matrix.setFocus()
+    view.matrix.setCurrentIndex(view.cell_index(classes[0], classes[0]))
+    for _ in range(g):
+        qtbot.keyClick(view.matrix, Qt.Key.Key_Down)
+    for _ in range(p):
+        qtbot.keyClick(view.matrix, Qt.Key.Key_Right)
+    qtbot.keyClick(view.matrix, Qt.Key.Key_Return)
+    assert store_of(win).count() == before and t.label(current, S) != t.label(current, S, "pred")
+    assert win.view_name == "grid"
+    assert sorted(rows_of(win).tolist()) == sorted(view.ids_in_cell(classes[g], classes[p]).tolist())
+
+
 def test_a_runs_own_split_defines_the_parts_shown(qtbot, home_dir):
     """A multihead run takes every product's part from one scheme's split: its "test" is what the
     app must call test, in the table's filter and in the confusion view alike."""
@@ -414,6 +444,13 @@ def test_history_batch_shows_its_products_and_class_clicks_filter(make_window, q
     assert sorted(rows_of(win).tolist()) == sorted(pids.tolist())
     assert win.filter_bar.filter().describe() == f"the 4 products of batch {batch}"
     assert win.filter_bar.only.text() == f"Only the 4 products of batch {batch}"  # shown, with its ✕
+    win.filter_bar.clear()
+    # by keys: Enter on the batch shows them too, and relabels nothing (it was the window's "accept")
+    before = win.session.store.count()
+    win.history.tree.setFocus()
+    win.history.tree.setCurrentItem(item)
+    qtbot.keyClick(win.history.tree, Qt.Key.Key_Return)
+    assert sorted(rows_of(win).tolist()) == sorted(pids.tolist()) and win.session.store.count() == before
     win.filter_bar.clear()
     assert win.model.rowCount() == 1052
     # A class name clicked in the confusion view filters to that class (usable products).
