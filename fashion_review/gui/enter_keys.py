@@ -1,9 +1,12 @@
-"""Enter on a list that is not of products opens its current item, as a click does.
+"""Enter on a list that is not of products opens its current item, as a click does; Enter in a
+control (a box, a number field) is the control's.
 
 The window's Enter is "accept the current product's prediction" (in the Label issues view, its
 suggestion).  A view that lists something else (the confusion matrix's cells, the class report, the
 history's batches) takes Return and Enter for itself while it has the keyboard: before, moving
-through the confusion matrix by keys and pressing Enter relabelled the product in the Product panel.
+through the confusion matrix by keys and pressing Enter relabelled the product in the Product panel,
+and typing a threshold in the Label issues view and pressing Enter accepted the current product's
+suggestion.
 """
 
 from __future__ import annotations
@@ -37,4 +40,20 @@ class EnterOpens(QObject):
                 if index.isValid():
                     self.open_current(index)
                 return True
+        return super().eventFilter(watched, e)
+
+
+class KeepsEnter(QObject):
+    """Installed on controls: Return / Enter stay with them (a number field commits what was typed) and
+    never reach the window's "accept" shortcut."""
+
+    def __init__(self, parent: QObject, widgets) -> None:  # noqa: ANN001 - QWidgets
+        super().__init__(parent)
+        for w in widgets:
+            w.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent) and e.key() in KEYS:
+            e.accept()  # the control's key press follows; the window's shortcut does not fire
+            return True
         return super().eventFilter(watched, e)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from fashion_review.data.schemes import SCHEMES
+from fashion_review.gui.enter_keys import KeepsEnter
 from fashion_review.review.queue import KINDS
 
 COLUMNS = (("rank", "#"), ("id", "id"), ("score", "score"), ("given", "given"), ("suggestion", "suggestion"),
@@ -384,6 +386,9 @@ class LabelIssuesView(QWidget):
                   self.accept_all_button, self.retrain_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addLayout(act)
+        # Enter in the threshold (or a filter box) is theirs: it accepted the current product's suggestion
+        self._keeps_enter = KeepsEnter(self, (self.threshold, self.threshold.findChild(QLineEdit), self.scheme,
+                                              self.reason, self.kind, self.pair, self.show_reviewed))
 
         self.scheme.currentIndexChanged.connect(lambda _i: self.scheme_changed.emit(self.current_scheme()))
         for w in (self.reason, self.kind, self.pair):

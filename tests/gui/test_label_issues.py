@@ -193,6 +193,26 @@ def test_bulk_exclude_and_accept_above_threshold_then_retrain(make_window, qtbot
     win.models.retrain_dialog.close()
 
 
+def test_enter_in_the_threshold_sets_it_and_relabels_nothing(make_window, qtbot, store_of, planted):
+    """Typing a threshold and pressing Enter (under Xvfb) accepted the current product's suggestion: the
+    window's Enter shortcut took the key from the number field."""
+    win = make_window(predictions=False)
+    li = open_issues(qtbot, win)
+    before = store_of(win).count()
+    first = queue_ids(li)[0]
+    box = li.view.threshold
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)  # it takes the keyboard by a click only
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "0.005")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert box.value() == pytest.approx(0.005)
+    assert store_of(win).count() == before and queue_ids(li)[0] == first
+    for combo in (li.view.reason, li.view.kind):  # the filter boxes: Enter is theirs too
+        combo.setFocus()
+        qtbot.keyClick(combo, Qt.Key.Key_Return)
+    assert store_of(win).count() == before
+
+
 def test_a_window_opened_on_the_queue_settles(make_window, qtbot, planted):
     """Opened straight on the Label issues view (as `gui --view issues --screenshot` does), with
     predictions shown: the window settles (it did not, and the screenshot timed out after 120 s)."""

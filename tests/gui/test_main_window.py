@@ -313,6 +313,10 @@ def test_enter_in_the_confusion_matrix_opens_the_cell_and_relabels_nothing(make_
         qtbot.keyClick(view.matrix, Qt.Key.Key_Down)
     for _ in range(p):
         qtbot.keyClick(view.matrix, Qt.Key.Key_Right)
+    view.part_combo.setFocus()  # Enter in the view's boxes is theirs too, not the window's "accept"
+    qtbot.keyClick(view.part_combo, Qt.Key.Key_Return)
+    assert store_of(win).count() == before and win.view_name == "confusion"
+    view.matrix.setFocus()
     qtbot.keyClick(view.matrix, Qt.Key.Key_Return)
     assert store_of(win).count() == before and t.label(current, S) != t.label(current, S, "pred")
     assert win.view_name == "grid"
