@@ -73,7 +73,3 @@ class CatalogExport(QObject):
             f"Exported {plural(n, 'product')} with {plural(k, 'correction')} applied to {out}"
             + (f" ({plural(excluded, 'excluded product')} left out)" if drop else ""), 10000)
         return Path(out)
-
-
-def install(window) -> CatalogExport:  # noqa: ANN001
-    return CatalogExport(window)
