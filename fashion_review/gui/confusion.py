@@ -518,10 +518,10 @@ class ConfusionMatrixView(QWidget):
         #: The accuracy as `fashion-review evaluate` counts it (classes the model knows), in its words.
         self.scored = metrics.scored_accuracy(g, p, self._pred.classes[scheme])
         name = f"Model <b>{self._model_name or 'unnamed'}</b>"
+        whose = "the model's" if self.parts_source == "model" else "the stored split's"
         if self.parts_source == "pending" and part != "all":
             self.model_label.setText(f"{name} · computing its own train / validation / test parts …")
         elif not len(ids) and part != "all":
-            whose = "the model's" if self.parts_source == "model" else "the stored split's"
             self.model_label.setText(
                 f"{name} · {whose} {metrics.PART_WORDS[part]} holds none of this catalog's products with a usable "
                 f"{scheme} label" + (": the model was trained without them (as the reference model was without the "
@@ -529,7 +529,6 @@ class ConfusionMatrixView(QWidget):
                                      if part in ("train", "val") and self.parts_source == "model"
                                      else "."))
         else:
-            whose = "the model's" if self.parts_source == "model" else "the stored split's"
             self.model_label.setText(f"{name} · accuracy {self.scored.words(part, whose)}"
                                      + (" (the model has no split file: which products it trained on is unknown)"
                                         if self.parts_source == "stored" and part != "all" else ""))

@@ -193,13 +193,6 @@ class FilterBar(QWidget):
         self.only_clear.setText("✕")
         self.only_clear.setAutoRaise(True)
         self.only_clear.setToolTip("Show the other products again (keeps the other filters)")
-        self.only_group = QWidget()
-        og = QHBoxLayout(self.only_group)
-        og.setContentsMargins(0, 0, 0, 0)
-        og.setSpacing(2)
-        og.addWidget(self.only)
-        og.addWidget(self.only_clear)
-        self.only_group.hide()
 
         def group(*widgets: QWidget, spacing: int = 4) -> QWidget:
             w = QWidget()
@@ -220,6 +213,8 @@ class FilterBar(QWidget):
         lay.addWidget(group(QLabel("Confidence"), self.conf_lo, dash, self.conf_hi))
         lay.addWidget(self.search)
         lay.addWidget(group(self.disagree, self.corrected, self.excluded, self.duplicates, self.colour, spacing=10))
+        self.only_group = group(self.only, self.only_clear, spacing=2)
+        self.only_group.hide()
         lay.addWidget(group(self.clear_button, self.count, self.only_group, spacing=14))
 
         self.scheme.currentIndexChanged.connect(self._on_scheme)

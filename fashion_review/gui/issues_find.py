@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -113,16 +114,19 @@ class FindIssuesDialog(QDialog):
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.folds.valueChanged.connect(lambda _v: self._update_estimate())
         self.epochs.valueChanged.connect(lambda _v: self._update_estimate())
-        self._n_products = self._count_products()
+        self._ids = self._usable_ids()
+        self._n_products = len(self._ids)
         self._update_estimate()
         self.resize(560, 320)
 
-    def _count_products(self) -> int:
+    def _usable_ids(self) -> np.ndarray:
+        """The products a search scores (with an image, not excluded): counted for the estimate, and
+        for heads mode, how many of them the backbone trained on."""
         try:
             eff = self.ds.effective()
-            return int((eff["has_image"] & ~eff["excluded"]).sum())
+            return eff.index[(eff["has_image"] & ~eff["excluded"]).to_numpy()].to_numpy()
         except Exception:  # noqa: BLE001 - only for the estimate
-            return 0
+            return np.zeros(0, np.int64)
 
     def _on_mode(self, _i: int) -> None:
         self.epochs.setValue(self._defaults[self.mode.currentData()])
@@ -177,9 +181,7 @@ class FindIssuesDialog(QDialog):
             self.start_button.setEnabled(False)
             return
         try:
-            eff = self.ds.effective()
-            ids = eff.index[(eff["has_image"] & ~eff["excluded"]).to_numpy()].to_numpy()
-            caveat = heads_caveat(backbone_trained_on(run, ids), len(ids))
+            caveat = heads_caveat(backbone_trained_on(run, self._ids), len(self._ids))
         except Exception:  # noqa: BLE001 - only for the note
             caveat = heads_caveat(None, None)
         self.estimate.setText(

@@ -67,7 +67,6 @@ from fashion_review.gui.retrain_jobs import (
     heads_job,
     missing_parts,
     nothing_to_train,
-    product_counts,
     registry_runs,
     weaker_note,
 )
@@ -139,6 +138,7 @@ class RetrainDialog(QDialog):
         self.ask_to_activate = ask_to_activate
         self.outcome: RetrainOutcome | None = None
         self.worker = None
+        self.nothing_to_train = ""  # why the class filter leaves nothing to train ("": it does not)
         self._runs_before: set[str] = set()
         self._detached = False  # its data set was closed (close_with_dataset)
         self._activated = False
@@ -353,17 +353,9 @@ class RetrainDialog(QDialog):
         self.nothing_to_train = nothing_to_train(self.summaries)
         # Said before Start, not after a failed run ("0 class(es) with at least 500 usable images ...
         # lower --min-images?", as on a small catalog under the paper's 500-image class filter).
-        self.estimate_label.setText(self.nothing_to_train or (self.estimate.text() + self._weaker_note()))
+        weaker = weaker_note(self.active_run, self.estimate.products) if self.mode == FULL else ""
+        self.estimate_label.setText(self.nothing_to_train or (self.estimate.text() + weaker))
         self.start_button.setEnabled(not self.busy and not self.nothing_to_train)
-
-    def _weaker_note(self) -> str:
-        if self.mode != FULL or self.active_run is None:
-            return ""
-        ours, n_val, _ = product_counts(self.ds, self._schemes(), self._eff, self.min_images, self.limit)
-        validation = self._recipe().validation
-        if validation != "part":  # as training does (and the estimate counts): most of the validation part trains
-            ours += n_val - int(round(n_val * float(validation)))
-        return weaker_note(self.active_run, ours)
 
     def _fill_filter(self, schemes: Sequence[str]) -> None:
         known = self.active_run.classes if self.active_run is not None else None
@@ -444,7 +436,7 @@ class RetrainDialog(QDialog):
             self.cancel_button.setEnabled(False)
 
     def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running and not getattr(self, "nothing_to_train", ""))
+        self.start_button.setEnabled(not running and not self.nothing_to_train)
         self.cancel_button.setEnabled(running)
         for w in (self.heads_radio, self.full_radio, self.epochs_spin):
             w.setEnabled(not running and (w is not self.heads_radio or self.active_run is not None))

@@ -291,7 +291,8 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
             name_backs_image = stored.name_probs[scheme][name_row[k], j] >= 0.2
         # A sibling class (Casual against Sports Shoes) is a label call, whatever the name says; a
         # photo of another kind of product (a wallet filed as Casual Shoes) may be the wrong photo.
-        siblings = family.get(img_sugg[i]) is not None and family.get(img_sugg[i]) == family.get(glab[i])
+        image_family = family.get(img_sugg[i])
+        siblings = image_family is not None and image_family == family.get(glab[i])
         if img_e[i] >= 0.5 and name_pg[i] >= 0.5 and not name_backs_image and not siblings:
             kind[i] = "photo"
         fired = signals[i].split(",") if signals[i] else []

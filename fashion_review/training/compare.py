@@ -128,6 +128,7 @@ def measured_train_rate(runs: Sequence[Any], recipe: str, image_size: int | None
 class Estimate:
     seconds: float
     basis: str  # how it was estimated, for the tooltip
+    products: int = 0  # the training products it counts (validation share moved in, as training does)
 
     def text(self) -> str:
         return f"about {format_duration(self.seconds)} (an estimate: {self.basis})"
@@ -158,7 +159,7 @@ def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int | None,
     secs = epochs * (n_train / train_rate + n_val / rates["features"]) + 30.0
     basis = (f"{train_rate:,.0f} training images/s measured in an earlier run on this device" if measured
              else f"{train_rate:,.0f} training images/s, typical of a {device_kind(device)} for this model")
-    return Estimate(secs, basis + f", {plural(epochs, 'epoch')} over {plural(n_train, 'product')}")
+    return Estimate(secs, basis + f", {plural(epochs, 'epoch')} over {plural(n_train, 'product')}", n_train)
 
 
 def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int | None, device: str | None,
@@ -169,7 +170,8 @@ def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_siz
     secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
     basis = (f"{plural(n_missing_features, 'image')} through the backbone at {f_rate:,.0f}/s"
              if n_missing_features else "backbone features already cached")
-    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')}")
+    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')}",
+                    n_train)
 
 
 def cached_features(ds: Any, run_id: str) -> tuple[int, float | None]:

@@ -42,6 +42,17 @@ def start_prediction(win, qtbot, predict, monkeypatch):
     win.act_predict.trigger()
 
 
+def predict_until_cancelled(started: threading.Event):
+    """A prediction that sets ``started`` and runs until it is cancelled (task.check raises then)."""
+    def predict(run, ds, limit=None, task=None):  # noqa: ANN001, ANN202
+        started.set()
+        while True:
+            task.check()
+            time.sleep(0.01)
+
+    return predict
+
+
 def test_a_prediction_that_ends_after_another_data_set_opened_is_dropped(make_window, qtbot, tmp_path, monkeypatch):
     from fashion_review.gui import jobs
 
@@ -79,14 +90,7 @@ def test_a_prediction_cancelled_by_opening_another_data_set_says_so(make_window,
     win = make_window(predictions=False)
     write_active_run("run-a")
     started = threading.Event()
-
-    def cancellable_predict(run, ds, limit=None, task=None):
-        started.set()
-        while True:
-            task.check()  # raises Cancelled once the data set closes
-            time.sleep(0.01)
-
-    start_prediction(win, qtbot, cancellable_predict, monkeypatch)
+    start_prediction(win, qtbot, predict_until_cancelled(started), monkeypatch)
     qtbot.waitUntil(started.is_set, timeout=30000)
     with qtbot.waitSignal(win.loaded, timeout=30000):
         win.open_dataset(other)
@@ -100,14 +104,7 @@ def test_closing_the_window_stops_its_jobs_then_closes_the_database(make_window,
     win = make_window(predictions=False)
     write_active_run("run-a")
     started = threading.Event()
-
-    def patient_predict(run, ds, limit=None, task=None):
-        started.set()
-        while True:
-            task.check()  # a cancel stops it here
-            time.sleep(0.01)
-
-    start_prediction(win, qtbot, patient_predict, monkeypatch)
+    start_prediction(win, qtbot, predict_until_cancelled(started), monkeypatch)
     qtbot.waitUntil(started.is_set, timeout=30000)
     session, worker = win.session, win.models.runner.worker
     win.close()
