@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fashion_review.gui.enter_keys import EnterOpens, KeepsEnter
+from fashion_review.gui.enter_keys import EnterOpens
 from fashion_review.review import metrics
 from fashion_review.text import plural
 
@@ -354,8 +354,7 @@ class ConfusionMatrixView(QWidget):
         # window's Enter (accept the current product's prediction) once took it, and relabelled the
         # product in the Product panel while the user was moving through the matrix by keys.
         self._enter = [EnterOpens(self.matrix, self._on_cell_clicked),
-                       EnterOpens(self.report_table, self._on_report_clicked),
-                       KeepsEnter(self, (self.scheme_combo, self.part_combo, self.normalised_box))]
+                       EnterOpens(self.report_table, self._on_report_clicked)]
         self.matrix.horizontalHeader().sectionClicked.connect(self._on_header_clicked)
         self.matrix.verticalHeader().sectionClicked.connect(self._on_header_clicked)
         self.report_table.clicked.connect(self._on_report_clicked)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from fashion_review.data.schemes import SCHEMES
 from fashion_review.gui.catalog_model import SCHEME_TITLES
+from fashion_review.gui.enter_keys import KEYS
 from fashion_review.review.filtering import Filter
 from fashion_review.text import plural
 
@@ -229,18 +230,14 @@ class FilterBar(QWidget):
         self.search.textChanged.connect(self._changed_later)
         self.clear_button.clicked.connect(self.clear)
         self.only_clear.clicked.connect(self.clear_ids)
-        # Enter in any of the bar's fields applies the filter; the window's Enter shortcut (accept
-        # the prediction) never sees it, whichever product is selected behind the bar.
+        # Enter in any of the bar's fields applies the filter (the window's Enter shortcut, accept the
+        # prediction, never sees it: gui.enter_keys keeps it with the bar's controls).
         for w in self.findChildren(QWidget):
             w.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
-        if isinstance(e, QKeyEvent) and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if e.type() == QEvent.Type.ShortcutOverride:
-                e.accept()
-                return True
-            if e.type() == QEvent.Type.KeyPress:
-                self.commit()
+        if e.type() == QEvent.Type.KeyPress and isinstance(e, QKeyEvent) and e.key() in KEYS:
+            self.commit()
         return super().eventFilter(watched, e)
 
     # -- content ------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from fashion_review.data.schemes import SCHEMES
-from fashion_review.gui.enter_keys import KeepsEnter
+from fashion_review.gui.enter_keys import mark_product_view
 from fashion_review.review.queue import KINDS
 
 COLUMNS = (("rank", "#"), ("id", "id"), ("score", "score"), ("given", "given"), ("suggestion", "suggestion"),
@@ -327,7 +326,7 @@ class LabelIssuesView(QWidget):
 
         split = QSplitter(Qt.Orientation.Horizontal)
         self.model = IssueTableModel(self)
-        self.table = QTableView()
+        self.table = mark_product_view(QTableView())  # Enter, Space: the window's keys (enter_keys)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -386,9 +385,6 @@ class LabelIssuesView(QWidget):
                   self.accept_all_button, self.retrain_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addLayout(act)
-        # Enter in the threshold (or a filter box) is theirs: it accepted the current product's suggestion
-        self._keeps_enter = KeepsEnter(self, (self.threshold, self.threshold.findChild(QLineEdit), self.scheme,
-                                              self.reason, self.kind, self.pair, self.show_reviewed))
 
         self.scheme.currentIndexChanged.connect(lambda _i: self.scheme_changed.emit(self.current_scheme()))
         for w in (self.reason, self.kind, self.pair):

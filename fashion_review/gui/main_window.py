@@ -40,6 +40,7 @@ from fashion_review.gui.catalog_views import CatalogGrid, CatalogTable, selected
 from fashion_review.gui.confusion import ConfusionMatrixView
 from fashion_review.gui.correcting import Edits
 from fashion_review.gui.detail import DetailPanel
+from fashion_review.gui.enter_keys import KeysStayWithControls, mark_product_view
 from fashion_review.gui.filter_bar import FilterBar
 from fashion_review.gui.history import HistoryPanel
 from fashion_review.gui.jobs import SessionJobs
@@ -82,9 +83,9 @@ class MainWindow(QMainWindow):
         self.thumbs = Thumbnails(jpeg_loader(lambda pid: ""), parent=self)
         self.model.thumbnail = self.thumbs.get
         self.thumbs.loaded.connect(self.model.thumbnails_arrived)
-        self.grid = CatalogGrid()
+        self.grid = mark_product_view(CatalogGrid())  # Enter and Space are the window's here, not elsewhere
         self.grid.setModel(self.model)
-        self.table_view = CatalogTable()
+        self.table_view = mark_product_view(CatalogTable())
         self.table_view.setModel(self.model)
         self.selection = self.grid.selectionModel()
         old = self.table_view.selectionModel()
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.detail_dock, self.history_dock], [600, 220], Qt.Orientation.Vertical)
         self.resizeDocks([self.detail_dock], [380], Qt.Orientation.Horizontal)
         self._make_status_bar()
+        self._keys = KeysStayWithControls(self, (self.detail_dock, self.history_dock))
 
         # The rooms of the window's work (see the module docstring).
         self.jobs = SessionJobs(lambda: self.session, self)

@@ -213,6 +213,20 @@ def test_enter_in_the_threshold_sets_it_and_relabels_nothing(make_window, qtbot,
     assert store_of(win).count() == before
 
 
+
+def test_space_on_a_check_box_ticks_it_and_marks_no_label_right(make_window, qtbot, store_of, planted):
+    """Space on the "Show reviewed" box (under Xvfb) marked the current product's label right (a
+    ``confirmed`` correction) and left the box unticked: the window's Space took the key."""
+    win = make_window(predictions=False)
+    li = open_issues(qtbot, win)
+    before = store_of(win).count()
+    box = li.view.show_reviewed
+    assert not box.isChecked()
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert box.isChecked()
+    assert store_of(win).count() == before
+
 def test_a_window_opened_on_the_queue_settles(make_window, qtbot, planted):
     """Opened straight on the Label issues view (as `gui --view issues --screenshot` does), with
     predictions shown: the window settles (it did not, and the screenshot timed out after 120 s)."""
