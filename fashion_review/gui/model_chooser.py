@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fashion_review.gui.screen import fit_to_screen
+
 # --------------------------------------------------------------------------------------------
 # Plain functions (no Qt)
 
@@ -50,7 +52,8 @@ class RunRow:
     recipe: str
     trained: str  # local date and time, "" when unknown
     corrections: int | None  # corrections recorded in the data set when it was trained
-    accuracy: dict[str, tuple[float, str]] = field(default_factory=dict)  # scheme -> (value, "test" | "val")
+    #: scheme -> (value, "test" | "val" | "reference": the reference model's own test part, elsewhere)
+    accuracy: dict[str, tuple[float, str]] = field(default_factory=dict)
     has_predictions: bool = False
     active: bool = False
     parent: str = ""  # a heads-only run: the run whose backbone it keeps
@@ -61,8 +64,8 @@ class RunRow:
         """``gender_master 22.6 % · subCategory 14.3 %`` (test accuracy; "(val)" until evaluated)."""
         if not self.accuracy:
             return "—"
-        return sep.join(f"{s} {100 * v:.1f} %" + ("" if which == "test" else " (val)")
-                        for s, (v, which) in self.accuracy.items())
+        notes = {"test": "", "val": " (val)", "reference": " (own test)"}
+        return sep.join(f"{s} {100 * v:.1f} %{notes.get(which, '')}" for s, (v, which) in self.accuracy.items())
 
 
 def _local_time(created: str) -> str:
@@ -86,12 +89,18 @@ def run_rows(fingerprint: str) -> list[RunRow]:
         data = rec.get("data", {}) if isinstance(rec.get("data"), dict) else {}
         corrections = data.get("corrections", rec.get("corrections"))
         acc: dict[str, tuple[float, str]] = {}
+        # the reference model, until evaluated here: its figures on its own test part of the full data
+        # set (it has no validation part on this catalog, which it never trained on)
+        ref = rec.get("reference", {}).get("reference_metrics", {}) if is_reference(r) else {}
         for s in r.schemes:
             m = r.metrics.get(s, {}) if isinstance(r.metrics.get(s), dict) else {}
+            own = ref.get(s, {}) if isinstance(ref, dict) and isinstance(ref.get(s), dict) else {}
             if m.get("test_accuracy") is not None:
                 acc[s] = (float(m["test_accuracy"]), "test")
             elif m.get("val_accuracy") is not None:
                 acc[s] = (float(m["val_accuracy"]), "val")
+            elif own.get("test_accuracy") is not None:
+                acc[s] = (float(own["test_accuracy"]), "reference")
         recipe = r.recipe or "?"
         rows.append(RunRow(
             id=r.id, recipe=recipe, trained=_local_time(r.trained) + (" (reference)" if is_reference(r) else ""),
@@ -121,7 +130,8 @@ class ChooseModelDialog(QDialog):
             "The app shows the predictions of the <b>active</b> model. Choose one of this data set's "
             "trained runs; one without stored predictions predicts the catalog first (in the background, "
             "with progress). Accuracy: on the run's test part (\"val\": its validation part, until "
-            "<code>fashion-review evaluate</code> has run)."
+            "<code>fashion-review evaluate</code> has run; \"own test\": the reference model's test part "
+            "of the full data set, until evaluated on this catalog)."
             if self.rows else
             "No trained model for this data set yet. Models &gt; Retrain… trains one here; on the command "
             "line, <code>fashion-review train --activate</code>, then <code>fashion-review predict</code>.")
@@ -169,7 +179,7 @@ class ChooseModelDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(t, 1)
         layout.addWidget(buttons)
-        self.resize(min(1200, t.horizontalHeader().length() + 60), 460)
+        fit_to_screen(self, t.horizontalHeader().length() + 60, 460)  # every column, where the screen has room
         active = next((i for i, r in enumerate(self.rows) if r.active), 0)
         if self.rows:
             t.selectRow(active)

@@ -56,6 +56,10 @@ def test_import_marks_the_run_and_says_what_it_has_seen(tiny_reference):
 
     (row,) = run_rows(ds.fingerprint)
     assert row.trained == "2026-12-02 02:20 (reference)"
+    # not evaluated here: its accuracy on its own test part, said to be that (it showed none)
+    own = run.record["reference"]["reference_metrics"]
+    assert row.accuracy == {s: (own[s]["test_accuracy"], "reference") for s in own}
+    assert row.accuracy_text().count("(own test)") == len(own)
 
 
 def test_predict_without_a_run_uses_the_reference_when_the_catalog_has_none(tiny_reference, tiny_catalog, capsys):
