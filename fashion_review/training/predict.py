@@ -42,6 +42,17 @@ class PredictProgress(keras.callbacks.Callback):
         self._last = 0.0
         #: Batches done before the current ``predict`` call (when one pass is split into several calls).
         self.offset = 0
+        self._first: tuple[float, int] | None = None  # (time, batches done) at the first batch's end
+
+    def eta(self, now: float, done: int) -> float | None:
+        """Seconds left, at the rate since the first batch (which carries the start-up), after two more."""
+        if self._first is None:
+            self._first = (now, done)
+            return None
+        t0, d0 = self._first
+        if done - d0 < 2 or now <= t0:
+            return None
+        return (now - t0) / (done - d0) * (self.batches - done)
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
         import time
@@ -50,10 +61,14 @@ class PredictProgress(keras.callbacks.Callback):
             return
         now = time.perf_counter()
         done = self.offset + batch + 1
+        eta = self.eta(now, done)
         if done >= self.batches or now - self._last >= self.min_interval:
+            from fashion_review.training.compare import format_duration
+
             self._last = now
-            self.task.report(self.phase, done / self.batches, f"batch {done}/{self.batches}",
-                             batch=done, batches=self.batches)
+            left = f" · about {format_duration(eta)} left" if eta is not None and done < self.batches else ""
+            self.task.report(self.phase, done / self.batches, f"batch {done}/{self.batches}{left}",
+                             batch=done, batches=self.batches, eta_s=eta)
         if self.task.cancelled:
             raise Cancelled()
 
@@ -217,6 +232,10 @@ def predict(run: Any, ds: Any, *, limit: int | None = None, task: Task | None = 
         task.check()
         path = Path(out) if out is not None else run.predictions_path
         path.parent.mkdir(parents=True, exist_ok=True)
+        # the full catalog's file (embeddings in it) and cached features take a while to write: say so,
+        # where the bar stood at "batch 329/329" with nothing moving
+        task.report("save", None, f"Saving the predictions of {plural(len(ids), 'product')}"
+                    + (" and the backbone's features" if writer is not None else "") + " ...")
         save_predictions(pred, path)
         if writer is not None:
             writer.commit(images_per_s=rate)

@@ -189,3 +189,24 @@ def test_multiworker_strategy_builds_from_tf_config_in_its_own_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-4:] == ["True", "1", "True", "1"]
+
+
+def test_predict_progress_says_how_long_is_left(monkeypatch):
+    """Predicting the full catalog in the app said only "batch 26/329" for minutes: now the time left,
+    at the rate since the first batch ended (the time before it is start-up, not the rate)."""
+    import time
+
+    from fashion_review.training.predict import PredictProgress
+
+    reports = []
+    task = Task(reports.append)
+    cb = PredictProgress(task, batches=10, min_interval=0.0)
+    clock = iter([130.0 + 2 * k for k in range(10)])  # the first batch ends after 30 s of start-up
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    for b in range(10):
+        cb.on_predict_batch_end(b)
+    msgs = [p.message for p in reports]
+    assert msgs[:2] == ["batch 1/10", "batch 2/10"]  # no rate yet
+    assert msgs[2] == "batch 3/10 · about 14 s left"  # 2 s a batch since the first, 7 batches left
+    assert reports[2].info["eta_s"] == pytest.approx(14.0)
+    assert msgs[-1] == "batch 10/10"

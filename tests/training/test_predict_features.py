@@ -117,7 +117,12 @@ def test_retrain_heads_after_predict_runs_no_backbone(setup, monkeypatch):
 def test_predict_with_limit_caches_those_products_only(setup):
     ds, run = setup
     _clear(ds, run)
-    pred = predict(run, ds, limit=20, batch_size=16)
+    reports = []
+    pred = predict(run, ds, limit=20, batch_size=16, task=Task(reports.append))
+    # after the last batch, the writing is said (the app's bar stood at "batch 2/2" meanwhile)
+    msgs = [(p.phase, p.message) for p in reports]
+    saving = msgs.index(("save", "Saving the predictions of 20 products and the backbone's features ..."))
+    assert msgs[saving - 1][1].startswith("batch 2/2") and msgs[-1][1].startswith("20 products predicted")
     cache = heads.open_feature_cache(_feature_dir(ds, run), run.id)
     np.testing.assert_array_equal(cache.ids, pred.ids)
     assert len(cache.ids) == 20
