@@ -173,6 +173,13 @@ class DetailPanel(QScrollArea):
         while self.attributes.rowCount():
             self.attributes.removeRow(0)
         self.correct_box.setEnabled(False)
+        # nothing of the last product stays (greyed, its label and "1 Shirts 92 % ✓ current" read as this one's)
+        self.label_combo.setEditText("")
+        self._top3 = []
+        for b in self.top_buttons:
+            b.hide()
+        self.accept_button.setText("Accept prediction")
+        self.exclude_button.setText("Exclude")
 
     def show_product(self, table: ReviewTable, pid: int, scheme: str, *, image_path: Path | None,
                      history: Sequence = (), labels: Sequence[str] = (), n_selected: int = 1) -> None:

@@ -1,10 +1,10 @@
-"""Enter on a focused button presses that button: never the window's "accept the prediction" on the
-product behind it (Space in a control: tests/gui/test_label_issues.py).
+"""The Product panel's controls: Enter on a focused button presses that button, never the window's
+"accept the prediction" on the product behind it (Space in a control: tests/gui/test_label_issues.py);
+with no product current, nothing of the last one stays.
 
-Found under Xvfb: Tab to the Product panel's Exclude button and Enter accepted the prediction of the
-product shown (Capris -> Shorts) and moved on; Space on the Label issues view's "Show reviewed" box
-marked the current product's label right and left the box as it was.  Keys go through Qt's delivery
-(qtbot.keyClick on the widget with the focus), so the window's shortcuts compete as for a user.
+Found under Xvfb: Tab to the Exclude button and Enter accepted the prediction of the product shown
+(Capris -> Shorts) and moved on.  Keys go through Qt's delivery (qtbot.keyClick on the widget with
+the focus), so the window's shortcuts compete as for a user.
 """
 
 from __future__ import annotations
@@ -60,3 +60,21 @@ def test_enter_on_a_focused_button_presses_that_button(make_window, qtbot, store
         qtbot.keyClick(win.grid, Qt.Key.Key_Return)
     assert label_now(win, pid) == top[0]
 
+
+
+def test_no_product_shown_leaves_nothing_of_the_last_one(make_window, qtbot):
+    """With no product current (a search that matches none), the Product panel said "No product
+    selected" above the last product's label and "1  Shirts  92 %  ✓ current", greyed: read as if
+    they were someone's."""
+    win = make_window()
+    pid, top = a_disagreement(win, qtbot)
+    assert win.detail.label_combo.currentText() and win.detail.top_buttons[0].isVisible()
+    win.act_find.trigger()  # Ctrl+F: the search field
+    qtbot.keyClicks(win.filter_bar.search, "no such product anywhere")
+    qtbot.keyClick(win.filter_bar.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.model.rowCount() == 0 and win.detail.pid is None)
+    d = win.detail
+    assert d.title.text() == "No product selected" and not d.correct_box.isEnabled()
+    assert d.label_combo.currentText() == ""
+    assert not any(b.isVisible() for b in d.top_buttons)
+    assert top[0] not in d.accept_button.text()
