@@ -25,10 +25,13 @@ from PySide6.QtWidgets import (
 
 from fashion_review.gui.workers import SingleJob, Worker, long_pool
 
-#: xception-lite training images per second on the project's 2-core CPU on a quiet day (when no run here measured it).
-LITE_CPU_RATE = 450.0
-#: The same on one H100/H200-class GPU: an order-of-magnitude guess until a run measures it.
-LITE_GPU_RATE = 8000.0
+
+def typical_rate(gpu: bool) -> float:
+    """xception-lite's training images/s where no run here measured it: the Retrain dialog's figure
+    (``training.compare.RATES``: a quiet 2-core CPU; on a GPU an order-of-magnitude guess)."""
+    from fashion_review.training.compare import rates_for
+
+    return rates_for("GPU" if gpu else "CPU", "xception-lite", None)["train"]
 
 
 def find_job(ds: Any, *, mode: str, folds: int, epochs: int, task: Any = None) -> Any:
@@ -140,12 +143,14 @@ class FindIssuesDialog(QDialog):
         self.start_button.setEnabled(not self.busy)
         gpu = self.device.upper().startswith("GPU")
         measured = self._measured_rate()
-        rate = measured or (LITE_GPU_RATE if gpu else LITE_CPU_RATE)
+        rate = measured or typical_rate(gpu)
         from fashion_review.gui.retrain import format_duration
 
         secs = cv_estimate_s(self._n_products, folds, epochs, rate)
-        other = cv_estimate_s(self._n_products, folds, epochs, LITE_CPU_RATE if gpu else LITE_GPU_RATE)
-        how = "measured in an earlier training here" if measured else "typical"
+        other = cv_estimate_s(self._n_products, folds, epochs, typical_rate(not gpu))
+        # the 2-core machines here trained at 350-420 images/s when quiet and 100-220 with the cores shared
+        how = ("measured in an earlier training here" if measured else "a guess" if gpu
+               else "typical of a quiet 2-core CPU; a busy one has taken twice as long")
         self.estimate.setText(
             f"{folds} models × {epochs} epochs over {self._n_products:,} products: about "
             f"<b>{format_duration(secs)}</b> on this {'GPU' if gpu else 'CPU'} (at {rate:,.0f} images/s, {how}), "
@@ -154,7 +159,7 @@ class FindIssuesDialog(QDialog):
 
     def _measured_rate(self) -> float | None:
         """xception-lite's training images/s in this catalog's newest full run on this kind of device (not
-        an imported one): the quiet machine's 450/s made a 97-minute search (195/s that day) read 38 min."""
+        an imported one): the quiet machine's rate made a 97-minute search (195/s that day) read 38 min."""
         from fashion_review.training import registry
         from fashion_review.training.compare import measured_train_rate
 

@@ -336,7 +336,8 @@ def test_find_label_issues_from_the_menu_with_progress_and_cancel(make_window, q
         assert "(at 195 images/s, measured in an earlier training here)" in dlg.estimate.text()
         mp.setattr(registry, "list_runs", lambda fp: [lite_run(334.7, imported=True)])
         dlg.folds.setValue(dlg.folds.value() - 1)
-        assert "(at 450 images/s, typical)" in dlg.estimate.text()
+        assert "(at 405 images/s, typical of a quiet 2-core CPU; a busy one has taken twice as long)" \
+            in dlg.estimate.text()  # the Retrain dialog's typical rate (it had its own, 450)
     from fashion_review.training import registry
 
     active = registry.active_run(dlg.ds.fingerprint)  # the window's model: mode cv averages it in, and says so
