@@ -243,11 +243,10 @@ class FindIssuesDialog(QDialog):
             self.bar.setValue(int(1000 * max(0.0, min(1.0, p.fraction))))
         if p.message:
             self.status.setText(p.message)
-        eta = p.info.get("eta_s")
-        if eta is not None:
-            from fashion_review.gui.retrain import format_duration
+        from fashion_review.gui.retrain import format_duration
 
-            self.eta.setText(f"About {format_duration(eta)} left")
+        eta = p.info.get("eta_s")  # the whole job's (none yet: nothing stale stays)
+        self.eta.setText(f"About {format_duration(eta)} left" if eta is not None else "")
 
     def _on_result(self, stored) -> None:  # noqa: ANN001
         self.bar.setRange(0, 1000)

@@ -102,14 +102,14 @@ class _FoldProgress:
         overall = (self.k + self.within) / self.folds
         elapsed = time.monotonic() - self.started
         eta = elapsed / overall * (1 - overall) if overall > 0.02 else None
-        eta_txt = f" · ETA {_fmt(eta)}" if eta is not None else ""
+        eta_txt = f" · ETA {clock_text(eta)}" if eta is not None else ""
         message = re.sub(r", ETA [0-9:]+$", "", p.message)
         self.task.report("crossval", overall, f"fold {self.k + 1}/{self.folds}: {message}{eta_txt}",
                          fold=self.k + 1, folds=self.folds, step=p.phase, eta_s=eta, **{
                              k: v for k, v in p.info.items() if k in ("epoch", "epochs", "images_per_s")})
 
 
-def _fmt(s: float) -> str:
+def clock_text(s: float) -> str:
     s = max(0, int(round(s)))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
@@ -182,7 +182,7 @@ def cv_probabilities(ds: Any, *, folds: int = DEFAULT_FOLDS, epochs: int | None 
         shutil.rmtree(work, ignore_errors=True)
     from fashion_review.modeling import describe_device
 
-    task.report("crossval", 1.0, f"{folds} folds done in {_fmt(time.monotonic() - t0)}")
+    task.report("crossval", 1.0, f"{folds} folds done in {clock_text(time.monotonic() - t0)}")
     return OutOfSample("cv", all_ids, {s: list(data.classes[s]) for s in schemes}, probs, fold_of, {
         "recipe": rec.name, "folds": folds, "epochs": rec.epochs, "batch_size": rec.batch_size,
         "min_images": data.min_images, "limit": limit, "seed": seed, "fits": fits,
@@ -248,7 +248,7 @@ def heads_probabilities(ds: Any, *, folds: int = DEFAULT_FOLDS, epochs: int | No
             probs[s][row_of.loc[held].to_numpy()] = p[s][:len(held)]
             if len(outside):
                 probs[s][row_of.loc[outside].to_numpy()] += p[s][len(held):] / folds
-    task.report("crossval", 1.0, f"{folds} folds of heads done in {_fmt(time.monotonic() - t0)}")
+    task.report("crossval", 1.0, f"{folds} folds of heads done in {clock_text(time.monotonic() - t0)}")
     return OutOfSample("heads", all_ids, {s: list(data.classes[s]) for s in parts.schemes}, probs, fold_of, {
         "run": parent.id, "recipe": (parent.record.get("recipe") or {}).get("name", parent.recipe),
         "folds": folds, "epochs": epochs, "min_images": mi, "limit": limit, "seed": seed,

@@ -26,6 +26,7 @@ def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds,
     from fashion_review.review.issues import issues_path, load_issues
     from fashion_review.review.queue import current_queue
     from fashion_review.training import train as train_module
+    from fashion_review.training.crossval import clock_text
     from fashion_review.training.issue_finder import find_label_issues
 
     calls = []
@@ -72,6 +73,12 @@ def test_cv_every_product_predicted_by_a_model_that_did_not_train_on_it(tiny_ds,
     fr = [p.fraction for p in reports if p.fraction is not None]
     assert fr[-1] == 1.0 and max(fr) <= 1.0
     assert any(p.info.get("eta_s") is not None for p in reports if p.phase == "crossval")
+    # the time left is the whole job's: the name models and look-alikes still said the image step's "0 s left"
+    later = [p for p in reports if p.phase in ("names", "duplicates", "look-alikes")]
+    assert later and all(p.info.get("eta_s") is not None for p in later)
+    for p in reports:
+        if p.phase == "crossval" and p.info.get("eta_s") is not None:
+            assert p.message.count("ETA") == 1 and p.message.endswith(clock_text(p.info["eta_s"]))
     q = current_queue(tiny_ds, "articleType")
     assert len(q.table) > 0 and "image_score" in q.table
 
