@@ -87,7 +87,7 @@ def _rows(q: Any, args: argparse.Namespace) -> list[dict]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from fashion_review.errors import DataError
-    from fashion_review.review.queue import KINDS, current_queue
+    from fashion_review.review.queue import KINDS, current_queue, score_text
 
     if args.reason and args.reason not in KINDS:
         raise DataError(f"unknown reason {args.reason!r}; choose one of {', '.join(KINDS)}")
@@ -132,7 +132,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("  score: 0 = surely a label issue, 1 = nothing against the label")
             for r in rows:
                 mark = " (reviewed)" if r["reviewed"] else ""
-                print(f"{r['rank']:5}. {r['id']:>6}  {r['score']:.3f}  {r['given']} -> {r['suggestion'] or '?'}"
+                print(f"{r['rank']:5}. {r['id']:>6}  {score_text(r['score']):>7}  {r['given']} -> {r['suggestion'] or '?'}"
                       f"  [{r['kind']}]{mark}\n        {r['reasons']}")
     finally:
         ds.close()

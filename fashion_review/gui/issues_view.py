@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from fashion_review.data.schemes import SCHEMES
 from fashion_review.gui.enter_keys import mark_product_view
-from fashion_review.review.queue import KINDS
+from fashion_review.review.queue import KINDS, score_text
 
 COLUMNS = (("rank", "#"), ("id", "id"), ("score", "score"), ("given", "given"), ("suggestion", "suggestion"),
            ("kind", "kind"), ("status", "status"), ("reasons", "reasons"))
@@ -93,7 +93,7 @@ class IssueTableModel(QAbstractTableModel):
             if key == "id":
                 return str(self._ids[r])
             if key == "score":
-                return f"{row['score']:.3f}" if role == Qt.ItemDataRole.DisplayRole else SCORE_TIP
+                return score_text(row["score"]) if role == Qt.ItemDataRole.DisplayRole else SCORE_TIP
             if key == "status":
                 return status_of(row)
             if key == "kind":
@@ -231,7 +231,7 @@ class IssueDetail(QWidget):
         self.title.setText(
             f"<b>{html.escape(name) or '(no name)'}</b><br>id {pid} · {html.escape(scheme)}<br>"
             f"given <b>{html.escape(str(row['given']))}</b> → suggested <b>{html.escape(sugg[0]) if sugg else '—'}</b>"
-            f"<br>score {row['score']:.3f}" + (f" · <i>{status}</i>" if status else "")
+            f"<br>score {score_text(row['score'])}" + (f" · <i>{status}</i>" if status else "")
             + ("<br><b>maybe a wrong photo</b>" if row.get("kind") == "photo" else ""))
         self.set_suggestions(sugg)
         parts = [p for p in str(row.get("reasons", "")).split("; ") if p]
@@ -336,7 +336,7 @@ class LabelIssuesView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         hh = self.table.horizontalHeader()
         hh.setStretchLastSection(True)
-        for c, w in zip(range(len(COLUMNS) - 1), (34, 52, 48, 105, 105, 95, 80)):
+        for c, w in zip(range(len(COLUMNS) - 1), (34, 52, 62, 105, 105, 95, 80)):  # score: "6.6e-07"
             self.table.setColumnWidth(c, w)
         split.addWidget(self.table)
         side = QWidget()

@@ -85,6 +85,12 @@ FIRED = 0.3
 SUGGESTIONS = 3
 
 
+def score_text(v: float) -> str:
+    """A combined score as shown: three decimals, or two significant digits under 0.001 (on the full
+    catalog the top of the queue all read "0.000": the order was there, the numbers said nothing)."""
+    return f"{v:.3f}" if v >= 0.001 or v == 0 else f"{v:.1e}"
+
+
 def signal_tables(stored: StoredIssues, effective: pd.DataFrame, scheme: str) -> dict[str, pd.DataFrame]:
     """Every signal's table for ``scheme`` over the products of ``effective`` with a label."""
     given = scheme_labels(effective, scheme)

@@ -44,6 +44,11 @@ def test_list_text_json_csv_pairs_and_filters(capsys, sample_dir, sample_ds):
     # b: the image says Shirts against name and label Tshirts, siblings in Topwear: a label call, not a photo
     assert doc["entries"][0]["signals"] == ["image", "name"] and doc["entries"][1]["kind"] == "label"
     assert doc["mode"] == "cv" and doc["total"] == 3
+    # the text shows each score as the queue view does: small ones in two significant digits, not "0.000"
+    from fashion_review.review.queue import score_text
+
+    for e in doc["entries"]:  # the text shows each score as the queue view does
+        assert f"{e['rank']}. {e['id']:>6}  {score_text(e['score']):>7}  {e['given']} ->" in out
 
     assert main(["issues", "list", *data, "--csv", "--limit", "2"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))

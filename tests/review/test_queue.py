@@ -116,6 +116,14 @@ def test_combine_takes_other_weights_on_the_same_tables():
     assert half.loc[61, "score"] == pytest.approx(p_img ** (0.5 + WEIGHTS["neighbours"]) * p_name ** WEIGHTS["name"])
 
 
+
+def test_scores_under_a_thousandth_keep_two_digits():
+    """On the full catalog the top of the queue all read "0.000" (scores of 1e-5 to 1e-4)."""
+    from fashion_review.review.queue import score_text
+
+    assert [score_text(v) for v in (0.97, 0.0032, 0.001, 0.00032, 3.2e-05, 0.0)] == \
+        ["0.970", "0.003", "0.001", "3.2e-04", "3.2e-05", "0.000"]
+
 def test_threshold():
     eff = _frame()
     stored = _stored(eff, image={61: "Tops"}, name={62: "Tops"})
