@@ -13,8 +13,6 @@ issues are found and stored with them) and :func:`neighbour_signal`, which reads
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
@@ -87,28 +85,37 @@ def neighbour_signal(ids: np.ndarray, neighbours: np.ndarray, given: pd.Series) 
     nb = np.asarray(neighbours, dtype=np.int64).reshape(len(ids), -1)
     if len(ids) and n:
         row = index_of(ids, out_ids)
-        have = row >= 0
         labels = given.to_numpy(dtype=object)
         lab = pd.Series(labels, index=out_ids)
         lab = lab[lab.notna()]
-        nb_lab = lab.reindex(nb[np.maximum(row, 0)].ravel()).to_numpy(dtype=object).reshape(n, nb.shape[1])
+        # Counted with arrays, not a Counter per product: this runs after every correction, and the loop
+        # took 0.3-0.4 s of each one on the full catalog. Classes in alphabetical order, so that the
+        # first of the most common is the alphabetical one (the ties rule).
+        classes = np.array(sorted({v for v in lab.to_numpy(dtype=object) if isinstance(v, str) and v}), dtype=object)
+        code = {c: j for j, c in enumerate(classes)}
+        lab_code = np.fromiter((code.get(v, -1) if isinstance(v, str) else -1 for v in lab.to_numpy(dtype=object)),
+                               dtype=np.int64, count=len(lab))
+        by_id = pd.Series(lab_code, index=lab.index)
+        nb_code = by_id.reindex(nb[np.maximum(row, 0)].ravel()).fillna(-1).to_numpy(dtype=np.int64).reshape(n, -1)
+        own = np.fromiter((code.get(v, -1) if isinstance(v, str) else -1 for v in labels), dtype=np.int64, count=n)
+        width = max(1, len(classes))
+        r, c = np.nonzero(nb_code >= 0)
+        counts = np.bincount(r * width + nb_code[r, c], minlength=n * width).reshape(n, width)
+        votes = counts.sum(axis=1)
+        live = (row >= 0) & pd.notna(labels) & (votes > 0)
+        same = np.where(own >= 0, counts[np.arange(n), np.maximum(own, 0)], 0)
+        p_given[live] = (same[live] + 0.5) / (votes[live] + 1)
+        others = counts  # the votes for other labels: the own label's column zeroed (in place, no copy)
+        others[np.arange(n)[own >= 0], own[own >= 0]] = 0
+        most = others.max(axis=1)
+        best = others.argmax(axis=1)
+        has = live & (most > 0)
+        suggestion[has] = classes[best[has]]
+        issue[has] = most[has] > votes[has] / 2
         k_all = nb.shape[1]
-        for i in np.flatnonzero(have & pd.notna(labels)):
-            votes = [v for v in nb_lab[i] if isinstance(v, str) and v]
-            if not votes:
-                continue
-            own = labels[i]
-            same = sum(v == own for v in votes)
-            p_given[i] = (same + 0.5) / (len(votes) + 1)
-            others = Counter(v for v in votes if v != own)
-            if not others:
-                continue
-            most = max(others.values())
-            best = min(c for c, m in others.items() if m == most)
-            suggestion[i] = best
-            issue[i] = most > len(votes) / 2
-            of = f"{len(votes)}" if len(votes) == k_all else f"{len(votes)} labelled"
-            reason[i] = f"{most} of its {of} closest look-alikes are labelled {best}"
+        for i in np.flatnonzero(has):
+            of = f"{votes[i]}" if votes[i] == k_all else f"{votes[i]} labelled"
+            reason[i] = f"{most[i]} of its {of} closest look-alikes are labelled {suggestion[i]}"
     return pd.DataFrame({"neighbours_p_given": p_given, "neighbours_score": p_given,
                          "is_neighbours_issue": issue, "neighbours_suggestion": suggestion,
                          "neighbours_reason": reason}, index=pd.Index(out_ids, name="id"))

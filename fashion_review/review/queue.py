@@ -59,7 +59,7 @@ all 8 wrong photos (``benchmarks/photo_kind.py``).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -124,7 +124,9 @@ def combine(tables: dict[str, pd.DataFrame], given: pd.Series, weights: dict[str
     ``weights`` (default :data:`WEIGHTS`) lets a benchmark compare weightings on the same tables."""
     weights = WEIGHTS if weights is None else weights
     ids = given.index
-    frame = pd.DataFrame({"given": given.to_numpy(dtype=object)}, index=ids)
+    # a copy: the array of scheme_labels() can be the effective catalog's own, which the app corrects in place
+    # (the queue's "given" once changed under it with each correction, before any rebuild)
+    frame = pd.DataFrame({"given": given.to_numpy(dtype=object, copy=True)}, index=ids)
     score = np.ones(len(ids))
     fired = []
     nb = tables.get("neighbours")
@@ -310,6 +312,37 @@ def build_queue(stored: StoredIssues, effective: pd.DataFrame, scheme: str, mark
     t["suggestions"] = suggestions
     t["reasons"] = reasons
     return IssueQueue(scheme, t, stored, threshold, np.asarray(stored.initial.get(scheme, []), dtype=np.int64))
+
+
+def mark_changed(queue: IssueQueue, ids, effective: pd.DataFrame, marks: ReviewMarks) -> IssueQueue:  # noqa: ANN001
+    """``queue`` as it stands right after a correction of ``ids``, before :func:`build_queue` has run again.
+
+    :func:`build_queue` over the full catalog takes about a second, and a curator goes through the
+    queue a key per product: the app shows this at once and the rebuilt queue when it is ready.  A
+    product's review marks, exclusion and label are read now; a product whose label changed leaves
+    the queue (its score was for the old label: the rebuild says whether the new one is in doubt too,
+    and brings back a label an undo restored).
+    """
+    t = queue.table
+    ids = [int(i) for i in np.asarray(ids, dtype=np.int64) if int(i) in t.index]
+    if not ids:
+        return queue
+    t = t.copy()
+    now = scheme_labels(effective.loc[ids], queue.scheme)
+    for pid in ids:
+        label = now.at[pid]
+        label = None if pd.isna(label) else str(label)
+        if label != t.at[pid, "given"]:
+            t.at[pid, "given"] = label if label is not None else ""
+            t.at[pid, "flagged"] = False
+        confirmed = label is not None and marks.confirmed.get(pid) == label
+        corrected = pid in marks.corrected
+        t.at[pid, "confirmed"] = confirmed
+        t.at[pid, "corrected"] = corrected
+        t.at[pid, "reviewed"] = confirmed or corrected
+        if "excluded" in effective.columns:
+            t.at[pid, "excluded"] = bool(effective.at[pid, "excluded"])
+    return replace(queue, table=t)
 
 
 def current_queue(ds, scheme: str, *, mode: str | None = None, effective: pd.DataFrame | None = None,  # noqa: ANN001

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from _issue_fixtures import pick, synthetic_issues
-from fashion_review.data.corrections import confirmed_field
+from fashion_review.data.corrections import EXCLUDED, confirmed_field
 from fashion_review.review.issues import ReviewMarks, StoredIssues, latest_issues, load_issues
 from fashion_review.review.queue import WEIGHTS, build_queue, combine, current_queue, signal_tables
 
@@ -124,6 +124,17 @@ def test_scores_under_a_thousandth_keep_two_digits():
     assert [score_text(v) for v in (0.97, 0.0032, 0.001, 0.00032, 3.2e-05, 0.0)] == \
         ["0.970", "0.003", "0.001", "3.2e-04", "3.2e-05", "0.000"]
 
+
+def test_the_queue_keeps_its_labels_when_the_catalog_is_corrected_in_place():
+    """The app corrects its effective catalog in place (ReviewTable.apply_corrections); the queue's
+    "given" shared that array and changed under it, so the queue shown said the new label before any
+    rebuild, and a product's correction could not be told from the queue."""
+    eff = _frame()
+    q = build_queue(_stored(eff, {1: "Tops"}, {}), eff, "articleType")
+    before = q.table["given"].copy()
+    eff.iloc[[0, 1], eff.columns.get_loc("articleType")] = np.array(["Tops", "Tops"], dtype=object)
+    pd.testing.assert_series_equal(q.table["given"], before)
+
 def test_threshold():
     eff = _frame()
     stored = _stored(eff, image={61: "Tops"}, name={62: "Tops"})
@@ -174,6 +185,45 @@ def test_queue_follows_a_correction_and_its_undo(sample_ds):
     back = current_queue(ds, "articleType")
     assert back.entries().index[0] == wrong and back.progress()[0] == 0
 
+
+
+def test_the_queue_right_after_a_correction_agrees_with_the_rebuilt_one(sample_ds):
+    """mark_changed (what the app shows at once) against build_queue (what it shows a second later)."""
+    from fashion_review.review.issues import review_marks
+    from fashion_review.review.queue import mark_changed
+
+    ds = sample_ds
+    wrong = pick(ds, "Tshirts", 2)
+    right = pick(ds, "Heels", 1)[0]
+    stored = synthetic_issues(ds, image_says={wrong[0]: "Shirts", wrong[1]: "Shirts", right: "Flats"},
+                              name_says={wrong[0]: "Shirts", wrong[1]: "Shirts", right: "Flats"})
+
+    def now(q):
+        marks = review_marks(ds.store, "articleType", stored.last_seq)
+        return mark_changed(q, changed, ds.effective(), marks), current_queue(ds, "articleType")
+
+    q = current_queue(ds, "articleType")
+    assert {*wrong, right} <= set(q.entries().index)
+    ds.store.correct(wrong[0], "articleType", "Shirts", old_value="Tshirts")  # the suggestion accepted
+    ds.store.correct(right, confirmed_field("articleType"), "Heels", old_value="")  # label is right
+    ds.store.correct(wrong[1], EXCLUDED, "true", old_value="false")  # excluded from training: still in doubt
+    changed = [wrong[0], right, wrong[1]]
+    quick, rebuilt = now(q)
+    for t in (quick, rebuilt):
+        e = t.entries()
+        assert wrong[0] not in e.index and right not in e.index and wrong[1] in e.index
+        assert bool(t.table.at[wrong[1], "excluded"]) and t.progress() == rebuilt.progress()
+    assert quick.table is not q.table and wrong[0] in q.entries().index  # the queue before is left as it was
+    ds.store.undo()  # the exclusion
+    ds.store.undo()  # the confirmation: back at once
+    changed = [wrong[1], right]
+    quick, rebuilt = now(quick)
+    assert right in quick.entries().index and right in rebuilt.entries().index
+    assert not quick.table.at[wrong[1], "excluded"]
+    ds.store.undo()  # the correction: back with the rebuild (its score was for Shirts)
+    changed = [wrong[0]]
+    quick, rebuilt = now(quick)
+    assert quick.table.at[wrong[0], "given"] == "Tshirts" and wrong[0] in rebuilt.entries().index
 
 def test_confirmed_leaves_the_queue_survives_a_restart_and_undoes(sample_dir, sample_ds):
     from fashion_review.data import open_dataset
