@@ -262,8 +262,9 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.lower_tabs, 3)
         layout.addLayout(buttons)
-        # the options' wrapped lines are not squeezed when the results come (they were, clipped)
-        top.setMinimumHeight(top.sizeHint().height())
+        # the options' wrapped lines are not squeezed when the results come (they were, clipped): the
+        # minimum follows the estimate's text (_on_options_changed), which comes after this
+        self._top = top
         fit_to_screen(self, 1040, 900)
 
         self.heads_radio.toggled.connect(self._on_options_changed)
@@ -355,6 +356,7 @@ class RetrainDialog(QDialog):
         # lower --min-images?", as on a small catalog under the paper's 500-image class filter).
         weaker = weaker_note(self.active_run, self.estimate.products) if self.mode == FULL else ""
         self.estimate_label.setText(self.nothing_to_train or (self.estimate.text() + weaker))
+        self._top.setMinimumHeight(self._top.sizeHint().height())
         self.start_button.setEnabled(not self.busy and not self.nothing_to_train)
 
     def _fill_filter(self, schemes: Sequence[str]) -> None:

@@ -26,6 +26,7 @@ from fashion_review.training.compare import (
     cached_features,
     estimate_full,
     estimate_heads,
+    measured_heads_rate,
     measured_train_rate,
     rates_for,
 )
@@ -142,8 +143,10 @@ def missing_parts(run: Any) -> list[str]:
 
 
 def product_counts(ds: Any, schemes: Any, effective: pd.DataFrame, min_images: int | None = None,
-                   limit: int | None = None) -> tuple[int, int, int]:
-    """(train, val, all) products a run of these schemes would see (usable in any scheme)."""
+                   limit: int | None = None, parent: Any = None) -> tuple[int, int, int]:
+    """(train, val, all) products a run of these schemes would see (usable in any scheme); with ``parent``
+    (retraining its heads) the parts its split gives, as ``training.heads.parts_from_parent`` does: the
+    stored split's train part alone said 26,837 products where the heads of the reference trained on 38,288."""
     union = None
     parts = None
     for s in schemes:
@@ -154,11 +157,29 @@ def product_counts(ds: Any, schemes: Any, effective: pd.DataFrame, min_images: i
                 parts = ds.split(s, min_images, effective=effective)
             except Exception:  # noqa: BLE001 - only for an estimate
                 parts = None
+    if parent is not None and parts is not None:
+        parts = _parent_parts(parts, parent)
     n = len(union) if union is not None else 0
     if limit is not None:
         n = min(n, limit)
     share = parts.value_counts(normalize=True) if parts is not None and len(parts) else {}
     return int(n * share.get("train", 0.8)), int(n * share.get("val", 0.1)), n
+
+
+def _parent_parts(parts: pd.Series, parent: Any) -> pd.Series:
+    from fashion_review.training.reference import is_reference
+    from fashion_review.training.registry import read_split
+
+    try:
+        recorded = read_split(parent)
+    except Exception:  # noqa: BLE001 - only for an estimate (the retrain says what is wrong)
+        return parts
+    given = recorded.reindex(parts.index)
+    takes = ("train", "val") if is_reference(parent) else ("train", "val", "test")
+    have = given.isin(takes).to_numpy()
+    out = parts.astype(object).copy()
+    out[have] = given[have]
+    return out
 
 
 def estimate_retrain(ds: Any, mode: str, *, schemes: Any, epochs: int, size: int | None, device: str | None,
@@ -167,13 +188,15 @@ def estimate_retrain(ds: Any, mode: str, *, schemes: Any, epochs: int, size: int
     """How long the retrain the dialog is set up for takes: heads on cached features (the features not
     cached yet first), or a full training of ``recipe`` (a measured run's rate when there is one), plus
     scoring both models on the test part."""
-    n_train, n_val, n = product_counts(ds, schemes, effective, min_images, limit)
-    if mode == HEADS and active_run is not None:
+    heads = mode == HEADS and active_run is not None
+    n_train, n_val, n = product_counts(ds, schemes, effective, min_images, limit,
+                                       parent=active_run if heads else None)
+    if heads:
         cached, rate = cached_features(ds, active_run.backbone_id)
         n_with_image = int(effective["has_image"].sum()) if limit is None else n
         backbone = str((active_run.record.get("recipe") or {}).get("backbone", "xception"))
         return estimate_heads(max(0, n_with_image - cached), n_train, epochs, size, device, rate, n_with_image,
-                              backbone=backbone)
+                              backbone=backbone, heads_rate=measured_heads_rate(runs, backbone, device))
     measured = measured_train_rate(runs, recipe.name, size, device)
     est = estimate_full(n_train, n_val, epochs, size, device, measured, backbone=recipe.backbone,
                         validation=recipe.validation)

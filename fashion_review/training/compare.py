@@ -75,8 +75,8 @@ RATES = {
         "CPU": {"train": 15.0, "features": 55.0, "heads": 1300.0},
         "GPU": {"train": 1500.0, "features": 5000.0, "heads": 50000.0},
     },
-    "xception-lite": {
-        "CPU": {"train": 405.0, "features": 1500.0, "heads": 1300.0},
+    "xception-lite": {  # heads: 8,650/s measured retraining the reference's heads on the full data, 2026-12-08
+        "CPU": {"train": 405.0, "features": 1500.0, "heads": 8000.0},
         "GPU": {"train": 10000.0, "features": 30000.0, "heads": 50000.0},
     },
 }
@@ -162,16 +162,45 @@ def estimate_full(n_train: int, n_val: int, epochs: int, image_size: int | None,
     return Estimate(secs, basis + f", {plural(epochs, 'epoch')} over {plural(n_train, 'product')}", n_train)
 
 
+#: Seconds a heads retraining spends besides its epochs (loading the model, saving the run): measured
+#: 3 s for xception-lite (load 1.2, save 0.4, and the rest), about 20 for the paper's Xception.
+HEADS_OVERHEAD_S = {"xception": 20.0, "xception-lite": 5.0}
+
+
+def measured_heads_rate(runs: Sequence[Any], backbone: str, device: str | None) -> float | None:
+    """Head-training images/s of the newest heads-only run on this kind of device whose backbone is
+    ``backbone``: its epochs x training products over its training seconds."""
+    for run in reversed(list(runs)):
+        rec = run.record
+        tr = rec.get("training", {}) if isinstance(rec.get("training"), dict) else {}
+        recipe = rec.get("recipe", {}) if isinstance(rec.get("recipe"), dict) else {}
+        if not tr.get("heads_only") or str(recipe.get("backbone", "xception")) != backbone:
+            continue
+        if device_kind(tr.get("device")) != device_kind(device):
+            continue
+        secs = (tr.get("seconds") or {}).get("train_s") if isinstance(tr.get("seconds"), dict) else None
+        n = ((rec.get("data") or {}).get("products") or {}).get("train") if isinstance(rec.get("data"), dict) else None
+        epochs = tr.get("epochs_run") or tr.get("epochs")
+        if secs and n and epochs:
+            return float(epochs) * float(n) / float(secs)
+    return None
+
+
 def estimate_heads(n_missing_features: int, n_train: int, epochs: int, image_size: int | None, device: str | None,
-                   feature_rate: float | None = None, n_total: int = 0, backbone: str = "xception") -> Estimate:
-    """Heads: backbone features for products not cached yet, then head epochs on cached features."""
+                   feature_rate: float | None = None, n_total: int = 0, backbone: str = "xception",
+                   heads_rate: float | None = None) -> Estimate:
+    """Heads: backbone features for products not cached yet, then head epochs on cached features (at
+    ``heads_rate`` when an earlier heads run here measured it), then every product predicted."""
     rates = rates_for(device, backbone, image_size)
     f_rate = feature_rate or rates["features"]
-    secs = n_missing_features / f_rate + epochs * n_train / rates["heads"] + n_total / (4 * rates["heads"]) + 20.0
+    h_rate = heads_rate or rates["heads"]
+    secs = (n_missing_features / f_rate + epochs * n_train / h_rate + n_total / (4 * h_rate)
+            + HEADS_OVERHEAD_S.get(backbone, 20.0))
     basis = (f"{plural(n_missing_features, 'image')} through the backbone at {f_rate:,.0f}/s"
              if n_missing_features else "backbone features already cached")
-    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')}",
-                    n_train)
+    how = "measured here" if heads_rate else f"typical of a {device_kind(device)}"
+    return Estimate(secs, basis + f", then {plural(epochs, 'head epoch')} over {plural(n_train, 'product')} "
+                    f"at {h_rate:,.0f}/s, {how}", n_train)
 
 
 def cached_features(ds: Any, run_id: str) -> tuple[int, float | None]:

@@ -362,7 +362,11 @@ def retrain_heads(
                      "corrections": int(ds.store.count()),
                      "excluded": int(eff["excluded"].sum()), "products": data.counts, "limit": data.limit,
                      "unreadable_images": data.unreadable})
-    training_rec = dict(record.get("training", {})) if isinstance(record.get("training"), dict) else {}
+    # this run's training, not the parent's: it inherited "imported" and the reference's 335 images/s
+    # (another machine's full training), which the estimates of the next retrain would have read
+    from fashion_review.modeling import describe_device
+
+    training_rec = {"device": describe_device()}
     training_rec.update({
         "heads_only": True, "epochs": epochs, "epochs_run": len(history.get("loss", [])), "batch_size": batch_size,
         "learning_rate": lr, "warm_start": warm_start, "backend": keras.backend.backend(),

@@ -97,3 +97,28 @@ def test_the_measured_training_rate_is_this_machines_not_an_imported_models():
     assert measured_train_rate([imported], "xception-lite", None, "CPU") is None
     typical = estimate_full(800, 100, 16, None, "CPU", None, backbone="xception-lite", validation=0.1)
     assert "typical of a CPU" in typical.basis and "measured" not in typical.basis
+
+
+def test_heads_estimate_takes_an_earlier_heads_runs_rate_and_the_lite_models_own():
+    """Retraining the reference's heads on the full data took 13 s; the dialog said about 69 s (the
+    paper-sized heads' 1,300/s and 20 s of overhead, over the stored split's train part)."""
+    from types import SimpleNamespace
+
+    from fashion_review.training.compare import estimate_heads, measured_heads_rate
+
+    def heads_run(backbone, train_s, n, device="CPU"):
+        return SimpleNamespace(record={"recipe": {"backbone": backbone}, "data": {"products": {"train": n}},
+                                       "training": {"heads_only": True, "device": device, "epochs_run": 2,
+                                                    "seconds": {"train_s": train_s}}})
+
+    full = SimpleNamespace(record={"recipe": {"backbone": "xception-lite"}, "training": {"device": "CPU"}})
+    runs = [heads_run("xception-lite", 8.85, 38288), heads_run("xception", 40.0, 30000), full]
+    assert measured_heads_rate(runs, "xception-lite", "CPU") == pytest.approx(2 * 38288 / 8.85)
+    assert measured_heads_rate(runs, "xception", "CPU") == pytest.approx(1500.0)
+    assert measured_heads_rate(runs, "xception-lite", "GPU: H100") is None  # another kind of device
+    assert measured_heads_rate([full], "xception-lite", "CPU") is None
+    typical = estimate_heads(0, 38288, 2, None, "CPU", n_total=42072, backbone="xception-lite")
+    assert 10 <= typical.seconds <= 20 and "typical of a CPU" in typical.basis  # measured: 12.5 s in all
+    measured = estimate_heads(0, 38288, 2, None, "CPU", n_total=42072, backbone="xception-lite",
+                              heads_rate=measured_heads_rate(runs, "xception-lite", "CPU"))
+    assert "8,653/s, measured here" in measured.basis and measured.seconds < typical.seconds

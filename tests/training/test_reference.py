@@ -140,6 +140,17 @@ def test_retrain_heads_on_the_reference_model_trains_on_what_it_never_saw(tiny_r
     from fashion_review.gui.model_chooser import run_rows
 
     assert not reference.is_reference(res.run) and "reference" not in res.run.record
+    # nor its training: it inherited "imported" and the reference's 335 images/s (another machine's)
+    assert not {"imported", "images_per_s"} & set(res.run.record["training"])
+    assert res.run.record["training"]["heads_only"] and res.run.record["training"]["device"]
+    # the Retrain dialog counts the parts the heads take (the stored split's alone is not what they train on)
+    from fashion_review.gui.retrain_jobs import product_counts
+
+    eff = ds.effective()
+    n_train, _n_val, _n = product_counts(ds, run.schemes, eff, run.record["min_images"], parent=run)
+    stored_only, _v, _n2 = product_counts(ds, run.schemes, eff, run.record["min_images"])
+    heads_train = res.run.record["data"]["products"]["train"]
+    assert abs(n_train - heads_train) < abs(stored_only - heads_train)  # 52 and 47 against 57 here
     assert res.run.trained == res.run.created and reference.find_imported(ds.fingerprint).id == run.id
     rows = {r.id: r.trained for r in run_rows(ds.fingerprint)}
     assert rows[run.id].endswith("(reference)") and not rows[res.run.id].endswith("(reference)")
