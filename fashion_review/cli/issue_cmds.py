@@ -77,7 +77,7 @@ def _rows(q: Any, args: argparse.Namespace) -> list[dict]:
         e = e.head(args.limit)
     rows = []
     for rank, (pid, r) in enumerate(e.iterrows(), start=1):
-        rows.append({"rank": rank, "id": int(pid), "score": round(float(r["score"]), 4), "given": r["given"],
+        rows.append({"rank": rank, "id": int(pid), "score": float(f"{float(r['score']):.3g}"), "given": r["given"],
                      "suggestion": r["suggestion"], "suggestions": [s for s in r["suggestions"].split("|") if s],
                      "kind": r["kind"], "signals": [s for s in r["signals"].split(",") if s],
                      "reviewed": bool(r["reviewed"]), "reasons": r["reasons"],
