@@ -54,6 +54,8 @@ class DetailPanel(QScrollArea):
     label_box_left = Signal()
     #: A message for the status bar (Enter on a text that is no label).
     message = Signal(str)
+    #: The panel shows another product, or none (the id, or None): the sections added to it follow.
+    product_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,6 +182,7 @@ class DetailPanel(QScrollArea):
             b.hide()
         self.accept_button.setText("Accept prediction")
         self.exclude_button.setText("Exclude")
+        self.product_shown.emit(None)
 
     def show_product(self, table: ReviewTable, pid: int, scheme: str, *, image_path: Path | None,
                      history: Sequence = (), labels: Sequence[str] = (), n_selected: int = 1) -> None:
@@ -297,6 +300,8 @@ class DetailPanel(QScrollArea):
                     line = f"<span style='color:#999'><s>{line}</s> (undone)</span>"
                 lines.append(line)
             self.history.setText("<br>".join(lines))
+        if not same_product:
+            self.product_shown.emit(self.pid)
 
     def add_section(self, widget: QWidget) -> None:
         """Add a section of another module (similar products, photo checks) below the label box."""

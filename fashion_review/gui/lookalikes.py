@@ -185,7 +185,9 @@ class Lookalikes(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.update_sections)
-        window.selection.currentChanged.connect(lambda *_: self._timer.start())
+        # the panel's product, not the selection's current index: a filter that leaves no product changes no
+        # current index, and the strip kept the last product's look-alikes under "No product selected"
+        window.detail.product_shown.connect(lambda _pid: self._timer.start())
         window.loaded.connect(self._on_loaded)
         window.corrected.connect(lambda _ids: self._timer.start())
         window.filter_bar.changed.connect(self._on_filter)

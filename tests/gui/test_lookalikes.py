@@ -67,6 +67,22 @@ def test_strip_shows_same_type_and_a_click_jumps_there(window, qtbot):
     qtbot.waitUntil(lambda: win.detail.pid == target, timeout=5000)
 
 
+
+def test_no_product_shown_leaves_no_look_alikes_of_the_last_one(window, qtbot):
+    """Ticking Duplicates on the full catalog emptied the grid while the duplicates were searched: the
+    panel said "No product selected" above the last product's similar products (no current index
+    changed, and the strip followed only that)."""
+    win, _labels = window
+    look = win.lookalikes
+    assert look.strip.ids
+    win.act_find.trigger()  # Ctrl+F
+    qtbot.keyClicks(win.filter_bar.search, "no such product anywhere")
+    qtbot.keyClick(win.filter_bar.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.model.rowCount() == 0 and win.detail.pid is None)
+    qtbot.waitUntil(lambda: look.strip.ids == [] and not look.strip.buttons, timeout=5000)
+    win.filter_bar.clear()  # a product again: its look-alikes again
+    qtbot.waitUntil(lambda: win.detail.pid is not None and len(look.strip.ids) == 10, timeout=5000)
+
 def test_key_s_filters_the_grid_to_the_neighbours_ranked(window, qtbot):
     win, labels = window
     pid = win.current_pid()
