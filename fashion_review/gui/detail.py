@@ -54,7 +54,7 @@ class DetailPanel(QScrollArea):
     label_box_left = Signal()
     #: A message for the status bar (Enter on a text that is no label).
     message = Signal(str)
-    #: The panel shows another product, or none (the id, or None): the sections added to it follow.
+    #: The panel shows a product (again, after a refresh), or none (the id, or None): its sections follow.
     product_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -300,8 +300,7 @@ class DetailPanel(QScrollArea):
                     line = f"<span style='color:#999'><s>{line}</s> (undone)</span>"
                 lines.append(line)
             self.history.setText("<br>".join(lines))
-        if not same_product:
-            self.product_shown.emit(self.pid)
+        self.product_shown.emit(self.pid)  # the same one too: its predictions (and look-alikes) may be new
 
     def add_section(self, widget: QWidget) -> None:
         """Add a section of another module (similar products, photo checks) below the label box."""
