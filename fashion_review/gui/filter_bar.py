@@ -181,6 +181,8 @@ class FilterBar(QWidget):
         self.clear_button.setText("Clear filters")
         self.clear_button.setToolTip("Show every product (Ctrl+Shift+F)")
         self.count = QLabel("")
+        self._counts = (0, 0)
+        self._waiting: dict[str, str] = {}  # what a filter waits for (set_waiting): said beside the count
         self.count.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         # A filter to chosen products (similar products, a batch of the history, a class pair's
@@ -254,7 +256,22 @@ class FilterBar(QWidget):
                 box.setCurrentIndex(i if i >= 0 else 0)
 
     def set_count(self, shown: int, total: int) -> None:
-        self.count.setText(f"{shown:,} of {plural(total, 'product')}" if shown != total else plural(total, "product"))
+        self._counts = (shown, total)
+        self._show_count()
+
+    def set_waiting(self, key: str, words: str | None) -> None:
+        """Say (``words``) or stop saying (None) what the filter waits for: ticking Duplicates on the full
+        catalog showed an empty grid and "0 of 44,446 products" for the minute and a half of the search."""
+        if words:
+            self._waiting[key] = words
+        else:
+            self._waiting.pop(key, None)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        shown, total = self._counts
+        text = f"{shown:,} of {plural(total, 'product')}" if shown != total else plural(total, "product")
+        self.count.setText(" · ".join([text, *self._waiting.values()]))
 
     # -- the filter ---------------------------------------------------------------------
 

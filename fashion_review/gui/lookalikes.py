@@ -203,6 +203,8 @@ class Lookalikes(QObject):
         """A new data set (or model): what was computed for the old one no longer holds."""
         for job in self._jobs.values():
             job.cancel()
+        for key in ("duplicates", "palettes"):
+            self.w.filter_bar.set_waiting(key, None)
         self.index = self.duplicates = self.palettes = None
         self._index_key = None
         self._on_filter(self.w.filter_bar.filter())
@@ -274,10 +276,15 @@ class Lookalikes(QObject):
         self.dup_note.setText("Finding duplicate photos …")
         self.w.jobs.start(s, worker, name="duplicates", job=self._jobs["duplicates"],
                           result=lambda d, s=s: self._on_duplicates(s, d),
-                          errored=lambda msg, _tb: self.w.error("Finding duplicates failed", msg),
+                          errored=lambda msg, _tb: self._failed("duplicates", "Finding duplicates failed", msg),
                           progress=self.w.on_job_progress)
 
+    def _failed(self, key: str, title: str, message: str) -> None:
+        self.w.filter_bar.set_waiting(key, None)
+        self.w.error(title, message)
+
     def _on_duplicates(self, session, dups) -> None:  # noqa: ANN001 - only while ``session`` is shown (jobs.guard)
+        self.w.filter_bar.set_waiting("duplicates", None)
         self.duplicates = dups
         frame = session.table.frame
         frame[DUPLICATE_GROUP] = dups.near.reindex(frame.index).fillna(-1).astype(np.int64).to_numpy()
@@ -298,10 +305,11 @@ class Lookalikes(QObject):
         self.w.statusBar().showMessage("Computing the colour palettes …")
         self.w.jobs.start(s, worker, name="colour palettes", job=self._jobs["palettes"],
                           result=lambda p, s=s: self._on_palettes(s, p),
-                          errored=lambda msg, _tb: self.w.error("Colour palettes failed", msg),
+                          errored=lambda msg, _tb: self._failed("palettes", "Colour palettes failed", msg),
                           progress=self.w.on_job_progress)
 
     def _on_palettes(self, session, pal) -> None:  # noqa: ANN001 - only while ``session`` is shown (jobs.guard)
+        self.w.filter_bar.set_waiting("palettes", None)
         self.palettes = pal
         self._set_colour_column()
         self.w.statusBar().showMessage(f"Colour palettes of {len(pal.ids):,} photos", 6000)
@@ -335,8 +343,10 @@ class Lookalikes(QObject):
             return
         if flt.duplicates and self.duplicates is None:
             self.find_duplicates()
+            self.w.filter_bar.set_waiting("duplicates", "finding duplicate photos …")
         if flt.colour_disagrees and self.palettes is None:
             self.compute_palettes()
+            self.w.filter_bar.set_waiting("palettes", "computing colour palettes …")
 
     # -- the detail panel ---------------------------------------------------------------
 

@@ -126,7 +126,9 @@ def test_colour_filter_keeps_the_disagreeing_products(window, qtbot):
     win, _ = window
     with qtbot.waitSignal(win.lookalikes.palettes_ready, timeout=60000):
         win.filter_bar.colour.click()
+        assert "computing colour palettes" in win.filter_bar.count.text()
     qtbot.waitUntil(lambda: len(rows_of(win)) < len(win.session.table), timeout=5000)
+    assert "palettes" not in win.filter_bar.count.text()
     sugg = colour_suggestions(ensure_palettes(win.session.ds), win.session.ds.labels("baseColour"))
     want = set(sugg.loc[sugg["is_colour_issue"], "id"])
     assert set(rows_of(win).tolist()) == want and want
@@ -149,7 +151,10 @@ def test_duplicates_filter_and_group_in_the_detail_panel(make_window, qtbot, tmp
     look = win.lookalikes
     with qtbot.waitSignal(look.duplicates_ready, timeout=60000):
         win.filter_bar.duplicates.click()
+        # while it searches the grid is empty: the count says why (it said "0 of 1,052 products" alone)
+        assert win.filter_bar.count.text().endswith(" · finding duplicate photos …")
     qtbot.waitUntil(lambda: set(rows_of(win).tolist()) == {a, b}, timeout=5000)
+    assert win.filter_bar.count.text() == "2 of 1,052 products"
     win.select_pids([a], a)
     qtbot.waitUntil(lambda: look.dup_strip.ids == [b], timeout=5000)
     assert "identical" in look.dup_note.text()
