@@ -49,6 +49,23 @@ def test_near_groups_find_reencoded_and_edited_not_different():
     assert not {14, 15} & set(pairs["a"]) | set(pairs["b"]) & {14, 15}
 
 
+def test_the_block_bound_never_exceeds_the_pixels_mean_difference():
+    """mean_diff_lower_bound drops the pairs that cannot be near before the pixel comparison: it must
+    never be above the mean difference it bounds (else a near pair would be lost)."""
+    from fashion_review.review.duplicates import mean_diff_lower_bound, pixel_differences
+
+    rng = np.random.default_rng(0)
+    imgs = np.concatenate([_photos(), rng.integers(0, 256, (6, 80, 60, 3), dtype=np.uint8)])
+    imgs[7] = np.clip(imgs[0].astype(np.int16) + rng.integers(-4, 5, imgs[0].shape), 0, 255).astype(np.uint8)
+    a, b = np.triu_indices(len(imgs), k=1)
+    bound = mean_diff_lower_bound(imgs, a, b)
+    mean, _p99 = pixel_differences(imgs, a, b)
+    assert (bound <= mean + 1e-4).all()
+    assert (bound[mean > 20] > 3.0).all()  # and it is tight enough to drop different photos
+    near, _pairs = near_groups(IDS, phashes(imgs[:6]), imgs[:6], exact=exact_groups(IDS, imgs[:6]))
+    assert set(near.index) == {10, 11, 12, 13}  # the bound kept every near pair
+
+
 def test_embeddings_can_veto_a_near_pair():
     imgs = _photos()
     emb = np.eye(6, dtype=np.float32)  # every product points elsewhere
