@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fashion_review.errors import FashionReviewError
 from fashion_review.gui.issues_view import LabelIssuesView
-from fashion_review.gui.workers import SingleJob, Worker
+from fashion_review.gui.workers import SingleJob, Worker, view_pool
 from fashion_review.review.issues import StoredIssues, latest_issues, review_marks
 from fashion_review.review.queue import IssueQueue, build_queue, mark_changed
 
@@ -50,7 +50,8 @@ class LabelIssues(QObject):
         self.queue: IssueQueue | None = None
         self._loading = False
         self._load_job = SingleJob(self)
-        self._rebuild_job = SingleJob(self)  # the queue rebuilt after a correction (about a second on 44,000)
+        # the queue rebuilt after a correction (about a second on 44,000), in a pool of its own
+        self._rebuild_job = SingleJob(self, pool=view_pool())
         self._generation = 0  # of the queue shown: a rebuild's result counts only if nothing came after it
         self._pending: int | None = None  # the generation a background rebuild is making, until it is shown
         self._find_dialog = None

@@ -260,18 +260,30 @@ class SingleJob(QObject):
             self.current = None
 
 
-_long_pool: QThreadPool | None = None
+_pools: dict[str, QThreadPool] = {}
+
+
+def _pool(name: str) -> QThreadPool:
+    """The one-thread pool ``name`` (made on first use, kept for the process)."""
+    if name not in _pools:
+        pool = QThreadPool()
+        pool.setMaxThreadCount(1)
+        pool.setObjectName(f"fashion_review.{name}")
+        _pools[name] = pool
+    return _pools[name]
 
 
 def long_pool() -> QThreadPool:
     """A pool for minutes-long jobs (training, prediction), apart from the global pool that
     loads thumbnails: one job at a time, so a training run never starves the grid."""
-    global _long_pool
-    if _long_pool is None:
-        _long_pool = QThreadPool()
-        _long_pool.setMaxThreadCount(1)
-        _long_pool.setObjectName("fashion_review.long_pool")
-    return _long_pool
+    return _pool("long_pool")
+
+
+def view_pool() -> QThreadPool:
+    """A pool for a view's second-long recomputation (the label-issue queue after a key): apart from the
+    global pool, where thumbnails load and the device is described (a Keras import, seconds), which held a
+    rebuild back for more than 5 s under a loaded CI machine."""
+    return _pool("view_pool")
 
 
 def run_in_worker(fn: Callable[..., Any], *args: Any, result: Callable[[Any], None] | None = None,

@@ -105,7 +105,7 @@ def test_queue_keys_enter_space_n_undo(make_window, qtbot, store_of, planted):
     with qtbot.waitSignal(win.corrected):
         key(qtbot, li, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert win.session.table.label(first, S) == "Tshirts"
-    qtbot.waitUntil(li.is_settled)
+    qtbot.waitUntil(li.is_settled, timeout=20000)
     assert first in queue_ids(li) and li.current_pid() == first
     assert li.view.progress.text() == "reviewed 0 of 6"
 
@@ -154,7 +154,7 @@ def test_a_key_in_the_queue_shows_at_once_while_the_queue_is_rebuilt_in_the_back
         key(qtbot, li, Qt.Key.Key_Space)  # the next key acts on the next product, at once too
     assert second not in queue_ids(li) and li.view.progress.text() == "reviewed 2 of 6"
     gate.set()
-    qtbot.waitUntil(li.is_settled)
+    qtbot.waitUntil(li.is_settled, timeout=20000)
     assert first not in queue_ids(li) and second not in queue_ids(li) and li.view.progress.text() == "reviewed 2 of 6"
     assert win.session.table.label(first, S) == "Shirts"
 
