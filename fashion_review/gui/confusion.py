@@ -247,8 +247,6 @@ class ReportModel(QAbstractTableModel):
         return None
 
 
-
-
 class ConfusionMatrixView(QWidget):
     """Confusion matrix and per-class report for one scheme and split part of one model's predictions."""
 

@@ -31,7 +31,6 @@ from fashion_review.text import plural
 CLOSE_WAIT_S = 10.0
 
 
-
 #: What closing a data set says about a job of it that the user started and watched, by the job's name
 #: and how it ended (the Retrain and Find label issues dialogs say it for theirs).  Without it the
 #: prediction's progress dialog vanished when another data set was opened, and nothing said why.
@@ -41,6 +40,7 @@ SAID_WHEN_CLOSED = {
                    "result": "the prediction of the closed data set had finished; its predictions are stored",
                    "errored": "the prediction of the closed data set failed"},
 }
+
 
 class SessionJobs(QObject):
     """The jobs and session-bound dialogs of each open data set (see the module docstring)."""

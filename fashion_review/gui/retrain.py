@@ -105,7 +105,6 @@ HEADS_DEFAULT_EPOCHS = 2
 _UNSET = object()
 
 
-
 class RetrainDialog(QDialog):
     """The one-click retrain dialog (see the module docstring)."""
 

@@ -130,7 +130,6 @@ def test_queue_keys_enter_space_n_undo(make_window, qtbot, store_of, planted):
     assert "Reasons" in li.view.detail.reasons.text()
 
 
-
 def test_a_key_in_the_queue_shows_at_once_while_the_queue_is_rebuilt_in_the_background(
         make_window, qtbot, planted, monkeypatch):
     """On the full catalog a rebuild takes about a second, and the view waited for it after every key
@@ -157,6 +156,7 @@ def test_a_key_in_the_queue_shows_at_once_while_the_queue_is_rebuilt_in_the_back
     qtbot.waitUntil(li.is_settled, timeout=20000)
     assert first not in queue_ids(li) and second not in queue_ids(li) and li.view.progress.text() == "reviewed 2 of 6"
     assert win.session.table.label(first, S) == "Shirts"
+
 
 def test_bulk_keys_apply_each_products_own_suggestion(make_window, qtbot, planted):
     win = make_window()
@@ -242,7 +242,6 @@ def test_enter_in_the_threshold_sets_it_and_relabels_nothing(make_window, qtbot,
     assert store_of(win).count() == before
 
 
-
 def test_space_on_a_check_box_ticks_it_and_marks_no_label_right(make_window, qtbot, store_of, planted):
     """Space on the "Show reviewed" box (under Xvfb) marked the current product's label right (a
     ``confirmed`` correction) and left the box unticked: the window's Space took the key."""
@@ -255,6 +254,7 @@ def test_space_on_a_check_box_ticks_it_and_marks_no_label_right(make_window, qtb
     qtbot.keyClick(box, Qt.Key.Key_Space)
     assert box.isChecked()
     assert store_of(win).count() == before
+
 
 def test_a_window_opened_on_the_queue_settles(make_window, qtbot, planted):
     """Opened straight on the Label issues view (as `gui --view issues --screenshot` does), with

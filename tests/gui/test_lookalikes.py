@@ -67,7 +67,6 @@ def test_strip_shows_same_type_and_a_click_jumps_there(window, qtbot):
     qtbot.waitUntil(lambda: win.detail.pid == target, timeout=5000)
 
 
-
 def test_no_product_shown_leaves_no_look_alikes_of_the_last_one(window, qtbot):
     """Ticking Duplicates on the full catalog emptied the grid while the duplicates were searched: the
     panel said "No product selected" above the last product's similar products (no current index
@@ -82,6 +81,7 @@ def test_no_product_shown_leaves_no_look_alikes_of_the_last_one(window, qtbot):
     qtbot.waitUntil(lambda: look.strip.ids == [] and not look.strip.buttons, timeout=5000)
     win.filter_bar.clear()  # a product again: its look-alikes again
     qtbot.waitUntil(lambda: win.detail.pid is not None and len(look.strip.ids) == 10, timeout=5000)
+
 
 def test_key_s_filters_the_grid_to_the_neighbours_ranked(window, qtbot):
     win, labels = window

@@ -396,7 +396,6 @@ def test_selection_is_shared_by_grid_and_table(make_window):
     assert sorted(win.selected_pids().tolist()) == sorted(win.model.pids([4, 5, 6, 8]).tolist())
 
 
-
 def test_predict_catalog_runs_in_a_worker_and_shows_the_result(make_window, qtbot, monkeypatch):
     from fashion_review.gui import predict_runner as runner_mod
     from _gui_helpers import write_active_run

@@ -61,7 +61,6 @@ def test_enter_on_a_focused_button_presses_that_button(make_window, qtbot, store
     assert label_now(win, pid) == top[0]
 
 
-
 def test_no_product_shown_leaves_nothing_of_the_last_one(make_window, qtbot):
     """With no product current (a search that matches none), the Product panel said "No product
     selected" above the last product's label and "1  Shirts  92 %  ✓ current", greyed: read as if

@@ -116,7 +116,6 @@ def test_combine_takes_other_weights_on_the_same_tables():
     assert half.loc[61, "score"] == pytest.approx(p_img ** (0.5 + WEIGHTS["neighbours"]) * p_name ** WEIGHTS["name"])
 
 
-
 def test_scores_under_a_thousandth_keep_two_digits():
     """On the full catalog the top of the queue all read "0.000" (scores of 1e-5 to 1e-4)."""
     from fashion_review.review.queue import score_text
@@ -135,13 +134,13 @@ def test_the_queue_keeps_its_labels_when_the_catalog_is_corrected_in_place():
     eff.iloc[[0, 1], eff.columns.get_loc("articleType")] = np.array(["Tops", "Tops"], dtype=object)
     pd.testing.assert_series_equal(q.table["given"], before)
 
+
 def test_threshold():
     eff = _frame()
     stored = _stored(eff, image={61: "Tops"}, name={62: "Tops"})
     assert set(build_queue(stored, eff, "articleType").entries().index) == {61, 62}
     # the image alone (p(given) 0.033: 0.033) against the name alone (0.025 ** 0.8 = 0.052)
     assert set(build_queue(stored, eff, "articleType", threshold=0.04).entries().index) == {61}
-
 
 
 def test_a_product_without_a_name_is_not_flagged_by_it_and_a_low_label_is_a_reason():
@@ -186,7 +185,6 @@ def test_queue_follows_a_correction_and_its_undo(sample_ds):
     assert back.entries().index[0] == wrong and back.progress()[0] == 0
 
 
-
 def test_the_queue_right_after_a_correction_agrees_with_the_rebuilt_one(sample_ds):
     """mark_changed (what the app shows at once) against build_queue (what it shows a second later)."""
     from fashion_review.review.issues import review_marks
@@ -224,6 +222,7 @@ def test_the_queue_right_after_a_correction_agrees_with_the_rebuilt_one(sample_d
     changed = [wrong[0]]
     quick, rebuilt = now(quick)
     assert quick.table.at[wrong[0], "given"] == "Tshirts" and wrong[0] in rebuilt.entries().index
+
 
 def test_confirmed_leaves_the_queue_survives_a_restart_and_undoes(sample_dir, sample_ds):
     from fashion_review.data import open_dataset
