@@ -41,8 +41,9 @@ PRODUCT_VIEW = "fashion_review_product_view"
 
 
 class EnterOpens(QObject):
-    """Installed on ``view``: Return / Enter call ``open_current(view.currentIndex())`` and never reach
-    the window's shortcuts."""
+    """Installed on ``view``: Return / Enter call ``open_current(view.currentIndex())``.  The window's
+    shortcuts never see them: a list of something other than products is one of the controls that
+    :class:`KeysStayWithControls` leaves the keys to."""
 
     def __init__(self, view: QAbstractItemView, open_current: Callable[[QModelIndex], None]) -> None:
         super().__init__(view)
@@ -51,15 +52,11 @@ class EnterOpens(QObject):
         view.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
-        if watched is self.view and isinstance(e, QKeyEvent) and e.key() in KEYS:
-            if e.type() == QEvent.Type.ShortcutOverride:
-                e.accept()  # ours, not the window's shortcut
-                return True
-            if e.type() == QEvent.Type.KeyPress:
-                index = self.view.currentIndex()
-                if index.isValid():
-                    self.open_current(index)
-                return True
+        if watched is self.view and e.type() == QEvent.Type.KeyPress and isinstance(e, QKeyEvent) and e.key() in KEYS:
+            index = self.view.currentIndex()
+            if index.isValid():
+                self.open_current(index)
+            return True
         return super().eventFilter(watched, e)
 
 
