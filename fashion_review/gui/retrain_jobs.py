@@ -167,7 +167,9 @@ def product_counts(ds: Any, schemes: Any, effective: pd.DataFrame, min_images: i
 
 
 def _parent_parts(parts: pd.Series, parent: Any) -> pd.Series:
-    from fashion_review.training.reference import is_reference
+    """``parts`` with the parent's recorded part where a retraining of its heads keeps it (the rule of
+    ``training.heads.parts_from_parent``)."""
+    from fashion_review.training.reference import parts_kept_from
     from fashion_review.training.registry import read_split
 
     try:
@@ -175,8 +177,7 @@ def _parent_parts(parts: pd.Series, parent: Any) -> pd.Series:
     except Exception:  # noqa: BLE001 - only for an estimate (the retrain says what is wrong)
         return parts
     given = recorded.reindex(parts.index)
-    takes = ("train", "val") if is_reference(parent) else ("train", "val", "test")
-    have = given.isin(takes).to_numpy()
+    have = given.isin(parts_kept_from(parent)).to_numpy()
     out = parts.astype(object).copy()
     out[have] = given[have]
     return out

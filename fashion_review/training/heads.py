@@ -201,6 +201,7 @@ def parts_from_parent(data: Any, parent: Any) -> int:
     file: then which products its backbone trained on is unknown, and no test part would be honest.
     """
     from fashion_review.data.splits import PARTS
+    from fashion_review.training.reference import parts_kept_from
     from fashion_review.training.registry import read_split
 
     try:
@@ -209,12 +210,7 @@ def parts_from_parent(data: Any, parent: Any) -> int:
         raise ModelError(f"{exc}. Retraining its heads needs it: it says which products the backbone "
                          "trained on, which must stay out of the test part; train a full model instead") from None
     given = recorded.reindex(data.ids).to_numpy(dtype=object)
-    # The reference model's split (training.reference.parts_for) says "test" for every product it
-    # never saw, not for a test part of this catalog: those take the stored split's part like any
-    # product the parent never saw (else on the bundled sample, which it never saw, nothing trains).
-    from fashion_review.training.reference import is_reference
-
-    takes = ("train", "val") if is_reference(parent) else PARTS
+    takes = parts_kept_from(parent)  # the reference's "test" means "never saw it": the stored split decides
     have = np.array([p in takes for p in given], dtype=bool)
     parts = np.asarray(data.parts, dtype=object).astype(str).copy()
     parts[have] = given[have].astype(str)

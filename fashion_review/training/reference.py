@@ -208,3 +208,13 @@ def is_reference(run: Any) -> bool:
     ``parent``) is not, though heads runs made before 2026-12-08 copied its ``reference`` record."""
     rec = getattr(run, "record", {})
     return bool(rec.get("reference")) and not rec.get("parent")
+
+
+def parts_kept_from(parent: Any) -> tuple[str, ...]:
+    """The parts of ``parent``'s recorded split that a retraining of its heads keeps for a product: all
+    of them, but of the reference model only train and val.  Its split says "test" for every product
+    it never saw (all of the bundled sample), not for a test part of this catalog: those take the
+    stored split's part like any product the parent never saw (else on the sample nothing trains)."""
+    from fashion_review.data.splits import PARTS
+
+    return ("train", "val") if is_reference(parent) else PARTS
