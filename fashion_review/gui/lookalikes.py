@@ -186,10 +186,10 @@ class Lookalikes(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.update_sections)
         # the panel's product, not the selection's current index: a filter that leaves no product changes no
-        # current index, and the strip kept the last product's look-alikes under "No product selected"
+        # current index, and the strip kept the last product's look-alikes under "No product selected".
+        # The panel shows its product again after every correction and new predictions: so do these.
         window.detail.product_shown.connect(lambda _pid: self._timer.start())
         window.loaded.connect(self._on_loaded)
-        window.corrected.connect(lambda _ids: self._timer.start())
         window.filter_bar.changed.connect(self._on_filter)
         window.thumbs.loaded.connect(self.strip.refresh)
         window.thumbs.loaded.connect(self.dup_strip.refresh)
