@@ -58,6 +58,9 @@ class ThumbStrip(QWidget):
         self._grid.setSpacing(3)
 
     def set_products(self, ids: list[int], tips: list[str]) -> None:
+        if [int(i) for i in ids] == self.ids and tips == [b.toolTip() for b in self.buttons]:
+            self.refresh()  # the same products (the panel shown again): no new buttons waiting for thumbnails
+            return
         for b in self.buttons:
             b.deleteLater()
         self.buttons, self.ids = [], [int(i) for i in ids]
@@ -224,6 +227,8 @@ class Lookalikes(QObject):
         panel is about to show them (what the screenshot mode waits for)."""
         if any(job.busy for job in self._jobs.values()) or self._timer.isActive():
             return True
+        if any(self.w.thumbs.get(pid) is None for pid in self.strip.ids):  # the strip's thumbnails on their way
+            return True  # (a first open's screenshot showed "…" for each: the index came last, its thumbnails after)
         # an index asked for (by the detail panel of a current product) that is neither built nor failed: a
         # result on its way, even once its job has ended with the result still queued. An index nobody asked
         # for is not awaited (a window opened on the Label issues view never asks: its screenshot waited forever).

@@ -76,6 +76,7 @@ def test_the_bundled_sample_opens_with_reference_predictions(qtbot, home_dir, re
     # settled means the detail panel's similar products are there too (the README's screenshot)
     strip = win.lookalikes.strip
     assert len(strip.ids) == 10 and win.lookalikes.index is not None
+    assert all(win.thumbs.cached(pid) for pid in strip.ids)  # their thumbnails, not "…" (a first open's screenshot)
     assert "product names" in win.lookalikes.index.source
     win.close()
 
